@@ -1,0 +1,27 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import TemplateView
+
+from creator_site import views
+from generations.views import dashboard
+
+urlpatterns = [
+    path("", TemplateView.as_view(template_name="landing.html"), name="landing"),
+    path("health", views.health, name="health"),
+    path("ready", views.ready, name="ready"),
+    path("dashboard/", dashboard, name="dashboard"),
+    path("accounts/", include("allauth.urls")),
+    path("", include("accounts.urls")),
+    path("workflows/", include("workflows.urls")),
+    path("jobs/", include("generations.urls")),
+    path("drive/", include("drive.urls")),
+    path("billing/", include("billing.urls")),
+    path("api/v1/", include("creator_site.api_urls")),
+    path("admin/", admin.site.urls),
+]
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
