@@ -276,7 +276,9 @@ API_KEY_LAST_USED_RESOLUTION = timedelta(minutes=1)
 STRIPE_LIVE_MODE = env.bool("STRIPE_LIVE_MODE", default=False)
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
-STRIPE_API_HOST = env.str("STRIPE_API_HOST", default="")
+if env.str("STRIPE_API_HOST", default=""):
+    # Only for tests and local stand-ins; dj-stripe warns when it is set.
+    STRIPE_API_HOST = env.str("STRIPE_API_HOST")
 DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
 DJSTRIPE_USE_NATIVE_JSONFIELD = True
 DJSTRIPE_WEBHOOK_VALIDATION = "verify_signature"
