@@ -93,6 +93,7 @@ TEMPLATES = [
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     # Web, worker and beat share one file: WAL lets readers run beside the
     # writer, IMMEDIATE takes the write lock at BEGIN (no deadlock-prone lock
     # upgrades) and the busy timeout makes a second writer wait, not fail.
