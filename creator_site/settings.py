@@ -281,6 +281,8 @@ if env.str("STRIPE_API_HOST", default=""):
     # Only for tests and local stand-ins; dj-stripe warns when it is set.
     STRIPE_API_HOST = env.str("STRIPE_API_HOST")
 DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
+# One generated migration instead of dj-stripe's long history: see that module.
+MIGRATION_MODULES = {"djstripe": "billing.djstripe_migrations"}
 DJSTRIPE_USE_NATIVE_JSONFIELD = True
 DJSTRIPE_WEBHOOK_VALIDATION = "verify_signature"
 
