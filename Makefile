@@ -37,7 +37,7 @@ run: install
 	@echo
 	@echo "  Creator is starting at http://127.0.0.1:8000  (Ctrl-C stops everything)"
 	@echo
-	$(VENV)/bin/honcho -f Procfile.dev start
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" honcho -f Procfile.dev start
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

@@ -1,1 +1,218 @@
-from django.db import models  # noqa: F401
+import uuid
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+
+
+class ComfyServer(models.Model):
+    """A ComfyUI server jobs can run on. Seeded from COMFYUI_URL; editable in the admin."""
+
+    name = models.CharField(max_length=100, blank=True)
+    url = models.URLField(max_length=300, unique=True)
+    enabled = models.BooleanField(default=True)
+    weight = models.PositiveIntegerField(
+        default=1, help_text="Relative capacity: a weight-2 server gets twice the jobs."
+    )
+    max_concurrent_jobs = models.PositiveIntegerField(default=2)
+    is_healthy = models.BooleanField(default=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["url"]
+        verbose_name = "ComfyUI server"
+
+    def __str__(self) -> str:
+        return self.name or self.url
+
+
+class Generation(models.Model):
+    """One job: an input image run through one workflow version."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        PROCESSING = "processing", "Processing"
+        COMPLETED = "completed", "Completed"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Source(models.TextChoices):
+        WEB = "web", "Web"
+        API = "api", "API"
+        DRIVE = "drive", "Google Drive"
+        INBOX = "inbox", "Local inbox"
+        CLI = "cli", "Command line"
+
+    # The only legal moves; every change of status goes through
+    # generations.services.generation_transition, which enforces this.
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        Status.QUEUED: frozenset({Status.PROCESSING, Status.FAILED, Status.CANCELLED}),
+        # processing -> queued is a retry after a transient failure.
+        Status.PROCESSING: frozenset(
+            {Status.QUEUED, Status.COMPLETED, Status.FAILED, Status.CANCELLED}
+        ),
+        Status.COMPLETED: frozenset(),
+        Status.FAILED: frozenset(),
+        Status.CANCELLED: frozenset(),
+    }
+    FINAL = frozenset({Status.COMPLETED, Status.FAILED, Status.CANCELLED})
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="generations"
+    )
+    project = models.ForeignKey(
+        "workflows.Project",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="generations",
+    )
+    workflow = models.ForeignKey(
+        "workflows.Workflow", on_delete=models.SET_NULL, null=True, related_name="generations"
+    )
+    workflow_version = models.ForeignKey(
+        "workflows.WorkflowVersion", on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    # Kept even if the workflow is deleted, so any result can be reproduced.
+    workflow_name = models.CharField(max_length=200, blank=True)
+    input_parameters = models.JSONField(default=dict, blank=True)
+    workflow_snapshot = models.JSONField(default=dict, blank=True)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.WEB)
+    source_ref = models.JSONField(default=dict, blank=True)  # e.g. Drive file id and link
+
+    status = models.CharField(
+        max_length=12, choices=Status.choices, default=Status.QUEUED, db_index=True
+    )
+    progress = models.PositiveSmallIntegerField(
+        default=0, validators=[MinValueValidator(0), MaxValueValidator(100)]
+    )
+    progress_message = models.CharField(max_length=200, blank=True)
+    current_node = models.CharField(max_length=100, blank=True)
+
+    comfy_prompt_id = models.UUIDField(null=True, blank=True, db_index=True)
+    server = models.ForeignKey(
+        ComfyServer, on_delete=models.SET_NULL, null=True, blank=True, related_name="generations"
+    )
+    worker_id = models.CharField(max_length=200, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    max_attempts = models.PositiveSmallIntegerField(default=3)
+    # Written while a worker follows the job; the reaper requeues jobs whose
+    # heartbeat went quiet (worker killed) instead of leaving them processing.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+
+    error_code = models.CharField(max_length=50, blank=True)
+    error_message = models.TextField(blank=True)
+    error_details = models.JSONField(default=dict, blank=True)
+
+    credits_used = models.PositiveIntegerField(default=0)
+    # Set once, by the conditional update that emits the refund hook.
+    refunded_at = models.DateTimeField(null=True, blank=True)
+
+    webhook_url = models.URLField(max_length=500, blank=True)
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+    idempotency_fingerprint = models.CharField(max_length=64, blank=True)
+
+    is_favorite = models.BooleanField(default=False)
+    rating = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    notes = models.TextField(blank=True, max_length=5000)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["user", "-created_at"]),
+            models.Index(fields=["status", "heartbeat_at"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "idempotency_key"],
+                condition=models.Q(idempotency_key__isnull=False),
+                name="generations_unique_idempotency_key",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(progress__lte=100), name="generations_progress_max_100"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(rating__isnull=True) | models.Q(rating__gte=1, rating__lte=5),
+                name="generations_rating_1_to_5",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workflow_name or 'job'} {self.id} ({self.status})"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in self.FINAL
+
+
+class GenerationEvent(models.Model):
+    """Append-only audit trail of a job: transitions and notable steps."""
+
+    generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=40)
+    from_status = models.CharField(max_length=12, blank=True)
+    to_status = models.CharField(max_length=12, blank=True)
+    message = models.CharField(max_length=500, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.from_status}→{self.to_status}".strip()
+
+
+def asset_upload_to(instance: "Asset", filename: str) -> str:
+    # Keys are chosen by the services (uploads/<user>/…, outputs/<user>/<job>/…).
+    return filename
+
+
+class Asset(models.Model):
+    """A stored file: a job's input, an output, or its thumbnail."""
+
+    class Kind(models.TextChoices):
+        INPUT = "input", "Input"
+        OUTPUT = "output", "Output"
+        THUMBNAIL = "thumbnail", "Thumbnail"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    generation = models.ForeignKey(
+        Generation, on_delete=models.CASCADE, null=True, blank=True, related_name="assets"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    file = models.FileField(max_length=500, upload_to=asset_upload_to)
+    original_name = models.CharField(max_length=255, blank=True)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64)
+    comfy_node_id = models.CharField(max_length=50, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            # One stored output per ComfyUI output file: a redelivered job
+            # cannot store its outputs twice.
+            models.UniqueConstraint(
+                fields=["generation", "kind", "file"], name="generations_asset_unique_file"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.file.name
