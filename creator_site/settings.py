@@ -270,6 +270,16 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # --- Product settings ----------------------------------------------------------
 
 COMFYUI_URL = env.str("COMFYUI_URL", default="")
+COMFYUI_CONNECT_TIMEOUT = env.float("COMFYUI_CONNECT_TIMEOUT", default=5)
+COMFYUI_SILENCE_TIMEOUT = env.float("COMFYUI_SILENCE_TIMEOUT", default=60)
+COMFYUI_TOTAL_TIMEOUT = env.float("COMFYUI_TOTAL_TIMEOUT", default=1800)
+UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
+UPLOAD_MAX_PIXELS = env.int("UPLOAD_MAX_PIXELS", default=40_000_000)
+# Seconds to wait before retry 1, 2, … of a job after a transient failure.
+GENERATION_RETRY_BACKOFF = env.list("GENERATION_RETRY_BACKOFF", cast=float, default=[2, 10, 30])
+# A processing job whose worker has not written for this long is requeued.
+GENERATION_STALE_SECONDS = env.float("GENERATION_STALE_SECONDS", default=600)
+PROGRESS_WRITE_INTERVAL = env.float("PROGRESS_WRITE_INTERVAL", default=0.5)
 INBOX_DIR = Path(env.str("INBOX_DIR", default=str(BASE_DIR / "inbox")))
 TRIAL_DAYS = env.int("TRIAL_DAYS", default=7)
 API_KEY_LAST_USED_RESOLUTION = timedelta(minutes=1)

@@ -6,14 +6,19 @@ event row in the same transaction.
 """
 
 import logging
+import uuid
 from collections.abc import Iterable
+from typing import BinaryIO
 
 from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from generations.models import ComfyServer, Generation, GenerationEvent
+from generations.images import image_check
+from generations.models import Asset, ComfyServer, Generation, GenerationEvent
 
 logger = logging.getLogger(__name__)
 Status = Generation.Status
@@ -101,14 +106,9 @@ def server_pick(*, exclude_ids: Iterable[int] = ()) -> ComfyServer | None:
         .exclude(id__in=list(exclude_ids))
         .annotate(running=Count("generations", filter=Q(generations__status=Status.PROCESSING)))
     )
-    best, best_load = None, None
-    for server in candidates:
-        if server.running >= server.max_concurrent_jobs:
-            continue
-        load = server.running / max(server.weight, 1)
-        if best_load is None or load < best_load:
-            best, best_load = server, load
-    return best
+    free = [s for s in candidates if s.running < s.max_concurrent_jobs]
+    # Ties go to the bigger server, then the older row, so the choice is stable.
+    return min(free, key=lambda s: (s.running / max(s.weight, 1), -s.weight, s.id), default=None)
 
 
 def server_record_health(*, server: ComfyServer, ok: bool, error: str = "") -> ComfyServer:
@@ -128,3 +128,159 @@ def server_record_health(*, server: ComfyServer, ok: bool, error: str = "") -> C
         update_fields=["last_checked_at", "is_healthy", "consecutive_failures", "last_error"]
     )
     return server
+
+
+# --- jobs ---------------------------------------------------------------------
+
+UPLOAD_MAX_BYTES_DEFAULT = 10 * 1024 * 1024
+UPLOAD_MAX_PIXELS_DEFAULT = 40_000_000
+
+
+def _comfy_input_name(generation_id, extension: str) -> tuple[str, str]:
+    """(subfolder, name) of a job's input on the ComfyUI server: a folder per
+    job, so names never collide between jobs or users."""
+    return f"creator/{generation_id}", f"input.{extension}"
+
+
+def generation_create(
+    *,
+    user,
+    workflow,
+    image: bytes | BinaryIO,
+    image_name: str = "",
+    values: dict | None = None,
+    source: str = Generation.Source.WEB,
+    project=None,
+    webhook_url: str = "",
+    idempotency_key: str | None = None,
+    source_ref: dict | None = None,
+) -> Generation:
+    """Validate everything, store the input, create the job queued, and
+    enqueue it once the transaction commits.
+
+    Raises InvalidImage or ParameterValuesError before anything is stored
+    or queued. The graph that will run (parameters and the input's name on
+    the server written in) is snapshotted on the job, so the result can be
+    reproduced even if the workflow changes later.
+    """
+    # Imported here: workflows is a sibling app we call through its modules.
+    from workflows.parameters import graph_compile, parameters_resolve
+    from workflows.selectors import workflow_version_get
+    from workflows.services import project_record_generation, workflow_record_use
+
+    info = image_check(
+        image,
+        max_bytes=getattr(settings, "UPLOAD_MAX_BYTES", UPLOAD_MAX_BYTES_DEFAULT),
+        max_pixels=getattr(settings, "UPLOAD_MAX_PIXELS", UPLOAD_MAX_PIXELS_DEFAULT),
+        name=image_name,
+    )
+    if not isinstance(image, bytes | bytearray):
+        image.seek(0)
+        image = image.read()
+    version = workflow_version_get(workflow=workflow)
+    generation_id = uuid.uuid4()
+    subfolder, name = _comfy_input_name(generation_id, info.extension)
+    comfy_name = f"{subfolder}/{name}"
+    # Resolve once (random seeds are fixed here), then compile with the
+    # resolved values so the snapshot and input_parameters agree.
+    resolved = parameters_resolve(
+        parameters=version.parameters, values=values, image_name=comfy_name
+    )
+    snapshot = graph_compile(
+        graph=version.workflow_json,
+        parameters=version.parameters,
+        values=resolved,
+        image_name=comfy_name,
+    )
+    key = f"uploads/{user.id}/{generation_id}/input.{info.extension}"
+    # The file is written before the row: a crash in between leaves an
+    # unreferenced upload (removed by retention), never a job without input.
+    stored_key = default_storage.save(key, ContentFile(image))
+    with transaction.atomic():
+        generation = Generation.objects.create(
+            id=generation_id,
+            user=user,
+            project=project,
+            workflow=workflow,
+            workflow_version=version,
+            workflow_name=workflow.name,
+            input_parameters=resolved,
+            workflow_snapshot=snapshot,
+            source=source,
+            source_ref=source_ref or {},
+            webhook_url=webhook_url,
+            idempotency_key=idempotency_key,
+            credits_used=workflow.estimated_credits,
+        )
+        Asset.objects.create(
+            user=user,
+            generation=generation,
+            kind=Asset.Kind.INPUT,
+            file=stored_key,
+            original_name=(image_name or "")[:255],
+            content_type=info.content_type,
+            size=info.size,
+            width=info.width,
+            height=info.height,
+            sha256=info.sha256,
+        )
+        GenerationEvent.objects.create(
+            generation=generation,
+            kind="created",
+            to_status=Status.QUEUED,
+            message=f"Queued from {generation.get_source_display()}.",
+            data={"workflow_version": version.number, "input_sha256": info.sha256},
+        )
+        workflow_record_use(workflow=workflow)
+        if project is not None:
+            project_record_generation(project=project)
+        transaction.on_commit(lambda: generation_enqueue(generation_id=generation.id))
+    return generation
+
+
+def generation_enqueue(*, generation_id, countdown: float = 0) -> None:
+    from generations.tasks import generation_run
+
+    generation_run.apply_async(args=[str(generation_id)], countdown=countdown)
+
+
+def generation_cancel(*, generation: Generation, reason: str = "Cancelled by the user.") -> bool:
+    """Cancel a job in any non-final state. A queued job never runs; a
+    processing one is interrupted on its server (and removed from the
+    server's queue if it had not started there). Returns False when the
+    job had already finished."""
+    was_processing = generation.status == Status.PROCESSING
+    if not generation_transition(
+        generation=generation,
+        to=Status.CANCELLED,
+        message=reason,
+        completed_at=timezone.now(),
+    ):
+        return False
+    generation_emit_refund(generation=generation)
+    if was_processing and generation.server_id and generation.comfy_prompt_id:
+        from generations.pipeline import comfy_stop_prompt
+
+        # Outside the transaction: the server may be slow or down, and the
+        # cancel is already recorded; the worker notices and stops.
+        comfy_stop_prompt(server=generation.server, prompt_id=generation.comfy_prompt_id)
+    return True
+
+
+def generation_emit_refund(*, generation: Generation) -> bool:
+    """Emit the billing refund hook for a failed or cancelled job, exactly
+    once however often it is called (a conditional update claims it)."""
+    claimed = Generation.objects.filter(
+        id=generation.id,
+        refunded_at__isnull=True,
+        status__in=[Status.FAILED, Status.CANCELLED],
+    ).update(refunded_at=timezone.now())
+    if not claimed:
+        return False
+    generation_event_add(
+        generation=generation,
+        kind="refund",
+        message=f"{generation.credits_used} credit(s) returned.",
+        data={"credits": generation.credits_used},
+    )
+    return True

@@ -1,0 +1,466 @@
+"""Runs one job on a ComfyUI server: the heart of Creator.
+
+    generation_execute  claim (queued -> processing, conditional update)
+                        -> pick the least-loaded healthy server
+                        -> upload the input into a per-job subfolder
+                        -> queue the snapshot graph and follow its websocket
+                        -> download and store every output
+                        -> completed (fenced by the attempt number)
+
+The database row is the truth. A duplicate delivery finds the job already
+claimed and leaves; a worker that was presumed dead and replaced cannot
+complete the job any more (every write checks the attempt number); a job
+whose worker died is requeued by the reaper.
+"""
+
+import hashlib
+import io
+import logging
+import tempfile
+import time
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.files import File
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+from PIL import Image
+
+from generations import comfyui_client as comfy
+from generations.models import Asset, ComfyServer, Generation
+from generations.services import (
+    _comfy_input_name,
+    generation_emit_refund,
+    generation_enqueue,
+    generation_event_add,
+    generation_transition,
+    server_pick,
+    server_record_health,
+    servers_seed_from_settings,
+)
+
+logger = logging.getLogger(__name__)
+Status = Generation.Status
+
+THUMBNAIL_SIZE = (512, 512)
+
+
+def _setting(name: str, default):
+    return getattr(settings, name, default)
+
+
+def comfy_client_for(server: ComfyServer) -> comfy.ComfyUIClient:
+    return comfy.ComfyUIClient(
+        server.url,
+        connect_timeout=_setting("COMFYUI_CONNECT_TIMEOUT", 5),
+        silence_timeout=_setting("COMFYUI_SILENCE_TIMEOUT", 60),
+        total_timeout=_setting("COMFYUI_TOTAL_TIMEOUT", 1800),
+    )
+
+
+def comfy_stop_prompt(*, server: ComfyServer, prompt_id) -> None:
+    """Best effort: remove the prompt from the server's queue if it has not
+    started, and interrupt it if it is running. Never raises."""
+    try:
+        with comfy_client_for(server) as client:
+            client.delete_queued(str(prompt_id))
+            client.interrupt(str(prompt_id))
+    except comfy.ComfyUIError as exc:
+        logger.warning("could not stop prompt %s on %s: %s", prompt_id, server.url, exc)
+
+
+def progress_cache_key(generation_id) -> str:
+    return f"generation:{generation_id}:progress"
+
+
+class _Abandon(Exception):
+    """This worker no longer owns the job (cancelled, or taken over)."""
+
+
+class _ProgressReporter:
+    """Feeds the live UI through the cache on every message, and writes the
+    row (which also serves as the heartbeat) at most every `interval` s."""
+
+    def __init__(self, generation: Generation, attempt: int, interval: float):
+        self.generation = generation
+        self.attempt = attempt
+        self.interval = interval
+        self._last_write = 0.0
+        self._last_percent = -1
+
+    def __call__(self, progress: comfy.Progress) -> None:
+        percent = min(int(progress.percent), 99)  # 100 only once outputs are stored
+        message = f"Running node {progress.node_id}" if progress.node_id else "Running"
+        cache.set(
+            progress_cache_key(self.generation.id),
+            {"status": Status.PROCESSING, "progress": percent, "message": message},
+            timeout=3600,
+        )
+        now = time.monotonic()
+        if now - self._last_write < self.interval and percent == self._last_percent:
+            return
+        if now - self._last_write < self.interval / 2:
+            return
+        self._last_write, self._last_percent = now, percent
+        self.write(progress=percent, progress_message=message, current_node=progress.node_id or "")
+
+    def write(self, **fields) -> None:
+        updated = Generation.objects.filter(
+            id=self.generation.id, status=Status.PROCESSING, attempts=self.attempt
+        ).update(heartbeat_at=timezone.now(), **fields)
+        if not updated:
+            raise _Abandon()
+
+
+def generation_execute(*, generation_id, worker_id: str = "") -> None:
+    """Run the job if it is queued; otherwise do nothing (idempotent).
+
+    Never raises for a job's own failures: they are recorded on the job.
+    """
+    generation = Generation.objects.filter(id=generation_id).first()
+    if generation is None:
+        return
+    if generation.status == Status.PROCESSING and _is_stale(generation):
+        # A redelivered message for a job whose worker died: take it back now
+        # rather than waiting for the reaper.
+        generation_requeue_stale(generation=generation, enqueue=False)
+        generation.refresh_from_db()
+    if generation.status != Status.QUEUED:
+        return
+
+    if not ComfyServer.objects.exists():
+        servers_seed_from_settings()
+    tried = set(generation.error_details.get("failed_servers", []))
+    server = server_pick(exclude_ids=tried) or server_pick()
+    if server is None and _servers_busy():
+        # Every healthy server is at capacity: wait without spending an attempt.
+        generation_enqueue(generation_id=generation.id, countdown=_setting("QUEUE_WAIT_SECONDS", 2))
+        return
+
+    attempt = generation.attempts + 1
+    now = timezone.now()
+    claimed = generation_transition(
+        generation=generation,
+        to=Status.PROCESSING,
+        kind="started",
+        expect_status=[Status.QUEUED],
+        message=f"Attempt {attempt} on {server}" if server else f"Attempt {attempt}",
+        data={"attempt": attempt, "server": server.url if server else None, "worker": worker_id},
+        attempts=attempt,
+        server=server,
+        worker_id=worker_id[:200],
+        started_at=generation.started_at or now,
+        heartbeat_at=now,
+        comfy_prompt_id=uuid.uuid4(),
+        progress=0,
+        progress_message="Starting",
+    )
+    if not claimed:
+        return  # another worker got it first
+    try:
+        if server is None:
+            raise comfy.ComfyUnreachable("No ComfyUI server is available right now.")
+        _run_on_server(generation, server, attempt)
+    except _Abandon:
+        logger.info("job %s: abandoned attempt %s", generation.id, attempt)
+        _drop_outputs(generation, keep_attempt=None)
+    except comfy.ComfyInterrupted as exc:
+        generation.refresh_from_db()
+        if generation.status == Status.CANCELLED:
+            return
+        _retry_or_fail(generation, attempt, server, "interrupted", str(exc))
+    except (comfy.ComfyUnreachable, comfy.ComfyTimeout) as exc:
+        if server is not None and isinstance(exc, comfy.ComfyUnreachable):
+            server_record_health(server=server, ok=False, error=str(exc))
+        code = "timeout" if isinstance(exc, comfy.ComfyTimeout) else "server_unavailable"
+        _retry_or_fail(generation, attempt, server, code, str(exc))
+    except comfy.ComfyValidationError as exc:
+        _fail(
+            generation,
+            attempt,
+            "validation_error",
+            "ComfyUI rejected the workflow: " + str(exc),
+            {"error": exc.error, "node_errors": exc.node_errors},
+        )
+    except comfy.ComfyExecutionError as exc:
+        _fail(
+            generation,
+            attempt,
+            "execution_error",
+            f"Node {exc.node_id} ({exc.node_type}) failed: "
+            f"{exc.exception_type}: {exc.exception_message}",
+            {
+                "node_id": exc.node_id,
+                "node_type": exc.node_type,
+                "exception_type": exc.exception_type,
+                "exception_message": exc.exception_message,
+            },
+        )
+    except comfy.ComfyUIError as exc:
+        _fail(generation, attempt, "comfyui_error", f"ComfyUI answered unexpectedly: {exc}", {})
+    except Exception as exc:
+        logger.exception("job %s: unexpected error", generation.id)
+        _fail(
+            generation,
+            attempt,
+            "internal_error",
+            "Something went wrong on our side while processing this job. "
+            "It has been logged; please try again.",
+            {"exception_type": type(exc).__name__},
+        )
+
+
+def _run_on_server(generation: Generation, server: ComfyServer, attempt: int) -> None:
+    reporter = _ProgressReporter(
+        generation, attempt, interval=_setting("PROGRESS_WRITE_INTERVAL", 0.5)
+    )
+    _drop_outputs(generation, keep_attempt=None)  # leftovers of an earlier attempt
+    input_asset = generation.assets.get(kind=Asset.Kind.INPUT)
+    extension = input_asset.file.name.rsplit(".", 1)[-1]
+    subfolder, name = _comfy_input_name(generation.id, extension)
+    started = time.monotonic()
+    with comfy_client_for(server) as client:
+        with input_asset.file.open("rb") as source:
+            client.upload_image(source, name, subfolder=subfolder)
+        generation_event_add(generation=generation, kind="uploaded", message="Input uploaded.")
+        reporter.write(progress_message="Queued on ComfyUI")
+        result = client.run(
+            generation.workflow_snapshot,
+            prompt_id=str(generation.comfy_prompt_id),
+            on_progress=reporter,
+            extra_data={"creator_job": str(generation.id)},
+        )
+        execution_ms = int((time.monotonic() - started) * 1000)
+        generation_event_add(
+            generation=generation,
+            kind="executed",
+            message=f"ComfyUI finished ({len(result.outputs)} output(s)).",
+            data={"cached_nodes": result.cached_nodes, "execution_ms": execution_ms},
+        )
+        stored = [_store_output(generation, client, output) for output in result.outputs]
+    if not stored:
+        raise comfy.ComfyExecutionError(
+            None, None, "NoOutput", "The workflow finished without producing an image."
+        )
+    reporter.write(progress=99, progress_message="Stored outputs")
+    finished = timezone.now()
+    completed = generation_transition(
+        generation=generation,
+        to=Status.COMPLETED,
+        expect_attempt=attempt,
+        message=f"{len(stored)} output(s) stored.",
+        data={"outputs": [asset.file.name for asset in stored]},
+        progress=100,
+        progress_message="Done",
+        completed_at=finished,
+        duration_ms=int((finished - generation.started_at).total_seconds() * 1000),
+        error_code="",
+        error_message="",
+    )
+    if not completed:
+        raise _Abandon()
+    server_record_health(server=server, ok=True)
+    cache.set(
+        progress_cache_key(generation.id),
+        {"status": Status.COMPLETED, "progress": 100, "message": "Done"},
+        timeout=3600,
+    )
+
+
+def _store_output(
+    generation: Generation, client: comfy.ComfyUIClient, output: comfy.OutputImage
+) -> Asset:
+    # Spooled: small outputs stay in memory, big ones go to disk, so a
+    # worker's memory does not grow with the image size.
+    with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as buffer:
+        size = client.download_to(output, buffer)
+        buffer.seek(0)
+        digest = hashlib.sha256()
+        for chunk in iter(lambda: buffer.read(1 << 16), b""):
+            digest.update(chunk)
+        buffer.seek(0)
+        with Image.open(buffer) as image:
+            width, height = image.size
+            content_type = Image.MIME.get(image.format or "", "application/octet-stream")
+            thumbnail = _thumbnail(image)
+        buffer.seek(0)
+        key = f"outputs/{generation.user_id}/{generation.id}/{output.node_id}_{output.filename}"
+        stored_key = default_storage.save(key, File(buffer, name=output.filename))
+    asset = Asset.objects.create(
+        user_id=generation.user_id,
+        generation=generation,
+        kind=Asset.Kind.OUTPUT,
+        file=stored_key,
+        original_name=output.filename,
+        content_type=content_type,
+        size=size,
+        width=width,
+        height=height,
+        sha256=digest.hexdigest(),
+        comfy_node_id=output.node_id,
+    )
+    thumb_key = default_storage.save(
+        f"outputs/{generation.user_id}/{generation.id}/thumbs/{asset.id}.webp",
+        ContentFile(thumbnail),
+    )
+    Asset.objects.create(
+        user_id=generation.user_id,
+        generation=generation,
+        kind=Asset.Kind.THUMBNAIL,
+        file=thumb_key,
+        original_name=f"{asset.id}.webp",
+        content_type="image/webp",
+        size=len(thumbnail),
+        sha256=hashlib.sha256(thumbnail).hexdigest(),
+        comfy_node_id=output.node_id,
+    )
+    return asset
+
+
+def _thumbnail(image: Image.Image) -> bytes:
+    copy = image.copy()
+    copy.thumbnail(THUMBNAIL_SIZE)
+    if copy.mode not in ("RGB", "RGBA"):
+        copy = copy.convert("RGBA")
+    out = io.BytesIO()
+    copy.save(out, format="WEBP", quality=80)
+    return out.getvalue()
+
+
+def _drop_outputs(generation: Generation, keep_attempt) -> None:
+    """Delete outputs stored by an earlier, unfinished attempt, so a job
+    ends with exactly one set of outputs."""
+    for asset in generation.assets.exclude(kind=Asset.Kind.INPUT):
+        default_storage.delete(asset.file.name)
+        asset.delete()
+
+
+def _retry_or_fail(
+    generation: Generation, attempt: int, server: ComfyServer | None, code: str, detail: str
+) -> None:
+    failed_servers = list(generation.error_details.get("failed_servers", []))
+    if server is not None and server.id not in failed_servers:
+        failed_servers.append(server.id)
+    if attempt >= generation.max_attempts:
+        _fail(
+            generation,
+            attempt,
+            code,
+            f"ComfyUI could not finish this job after {attempt} attempts ({detail}). "
+            "Please try again later.",
+            {"failed_servers": failed_servers},
+        )
+        return
+    backoff = _setting("GENERATION_RETRY_BACKOFF", [2, 10, 30])
+    delay = backoff[min(attempt - 1, len(backoff) - 1)]
+    requeued = generation_transition(
+        generation=generation,
+        to=Status.QUEUED,
+        kind="retry",
+        expect_attempt=attempt,
+        message=f"Attempt {attempt} failed ({detail}); retrying in {delay} s.",
+        data={"code": code, "delay": delay},
+        error_code=code,
+        error_message=detail[:2000],
+        error_details={"failed_servers": failed_servers},
+        progress=0,
+        progress_message="Waiting to retry",
+    )
+    if requeued:
+        generation_enqueue(generation_id=generation.id, countdown=delay)
+
+
+def _fail(generation: Generation, attempt: int, code: str, message: str, details: dict) -> None:
+    _drop_outputs(generation, keep_attempt=None)
+    failed = generation_transition(
+        generation=generation,
+        to=Status.FAILED,
+        expect_attempt=attempt,
+        message=message,
+        data={"code": code},
+        error_code=code,
+        error_message=message,
+        error_details=details,
+        completed_at=timezone.now(),
+    )
+    if failed:
+        generation_emit_refund(generation=generation)
+        cache.set(
+            progress_cache_key(generation.id),
+            {"status": Status.FAILED, "progress": generation.progress, "message": message},
+            timeout=3600,
+        )
+
+
+def _servers_busy() -> bool:
+    """True when healthy servers exist but none has a free slot."""
+    return ComfyServer.objects.filter(enabled=True, is_healthy=True).exists()
+
+
+def _stale_before():
+    return timezone.now() - timedelta(seconds=_setting("GENERATION_STALE_SECONDS", 600))
+
+
+def _is_stale(generation: Generation) -> bool:
+    return generation.heartbeat_at is None or generation.heartbeat_at < _stale_before()
+
+
+def generation_requeue_stale(*, generation: Generation, enqueue: bool = True) -> bool:
+    """Take back a processing job whose worker went quiet (killed, lost).
+
+    Requeues it (or fails it when out of attempts). Fenced by the attempt
+    number, so a worker that was only slow cannot complete it afterwards.
+    """
+    attempt = generation.attempts
+    if attempt >= generation.max_attempts:
+        _fail(
+            generation,
+            attempt,
+            "worker_lost",
+            "The worker processing this job stopped responding too many times.",
+            {},
+        )
+        return False
+    with transaction.atomic():
+        requeued = generation_transition(
+            generation=generation,
+            to=Status.QUEUED,
+            kind="requeued",
+            expect_attempt=attempt,
+            message="The worker stopped responding; the job was put back in the queue.",
+            progress=0,
+            progress_message="Waiting for a worker",
+        )
+        if requeued and enqueue:
+            transaction.on_commit(lambda: generation_enqueue(generation_id=generation.id))
+    return requeued
+
+
+def generations_reap_stale() -> int:
+    """Requeue every processing job whose heartbeat is older than the limit."""
+    count = 0
+    stale = Generation.objects.filter(status=Status.PROCESSING, heartbeat_at__lt=_stale_before())
+    for generation in stale:
+        count += generation_requeue_stale(generation=generation)
+    return count
+
+
+def servers_check_health() -> dict[str, bool]:
+    """Ask every enabled server for /system_stats and record the answer."""
+    servers_seed_from_settings()
+    results = {}
+    for server in ComfyServer.objects.filter(enabled=True):
+        try:
+            with comfy.ComfyUIClient(server.url, connect_timeout=3, read_timeout=5) as client:
+                client.system_stats()
+        except comfy.ComfyUIError as exc:
+            server_record_health(server=server, ok=False, error=str(exc))
+            results[server.url] = False
+        else:
+            server_record_health(server=server, ok=True)
+            results[server.url] = True
+    return results

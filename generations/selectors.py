@@ -1,0 +1,54 @@
+"""Reads of jobs and servers. Every job read is scoped to its owner."""
+
+from django.core.cache import cache
+from django.db.models import QuerySet
+from django.http import Http404
+
+from generations.models import ComfyServer, Generation
+
+OBJECT_INFO_CACHE_SECONDS = 10 * 60
+
+
+def generation_get(*, user, generation_id) -> Generation:
+    """The user's job, or Http404 (also for another user's job)."""
+    try:
+        return Generation.objects.select_related("workflow", "project", "server").get(
+            id=generation_id, user=user
+        )
+    except (Generation.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404("No such job.") from exc
+
+
+def generation_list(*, user, filters: dict | None = None) -> QuerySet[Generation]:
+    filters = filters or {}
+    qs = Generation.objects.filter(user=user).select_related("workflow", "project")
+    if filters.get("status"):
+        qs = qs.filter(status=filters["status"])
+    if filters.get("workflow"):
+        qs = qs.filter(workflow_id=filters["workflow"])
+    if filters.get("project"):
+        qs = qs.filter(project_id=filters["project"])
+    if filters.get("favorites"):
+        qs = qs.filter(is_favorite=True)
+    return qs.order_by("-created_at")
+
+
+def comfyui_object_info() -> dict | None:
+    """`/object_info` of a healthy server, cached; None when none answers.
+
+    Graph validation uses it to check class types and inputs against what
+    the servers really offer.
+    """
+    from generations.pipeline import comfy_client_for
+
+    cached = cache.get("comfyui:object_info")
+    if cached is not None:
+        return cached
+    for server in ComfyServer.objects.filter(enabled=True, is_healthy=True):
+        try:
+            info = comfy_client_for(server).object_info()
+        except Exception:  # noqa: S112  (an unreachable server is simply skipped)
+            continue
+        cache.set("comfyui:object_info", info, OBJECT_INFO_CACHE_SECONDS)
+        return info
+    return None
