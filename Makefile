@@ -37,7 +37,11 @@ run: install
 	@echo
 	@echo "  Creator is starting at http://127.0.0.1:8000  (Ctrl-C stops everything)"
 	@echo
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" honcho -f Procfile.dev start
+	@# Without COMFYUI_URL the bundled development ComfyUI server runs too.
+	@if [ -z "$$COMFYUI_URL" ]; then \
+		export COMFYUI_URL=http://127.0.0.1:8188; procs="web worker beat comfyui"; \
+	else procs="web worker beat"; fi; \
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" COMFYUI_URL=$$COMFYUI_URL honcho -f Procfile.dev start $$procs
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

@@ -35,8 +35,16 @@ def _broker_ok() -> tuple[bool, str]:
     return True, "ok"
 
 
-# Later apps add (name, check) pairs here, e.g. the ComfyUI servers.
-READINESS_CHECKS = [("database", _database_ok), ("broker", _broker_ok)]
+def _comfyui_ok() -> tuple[bool, str]:
+    from generations.selectors import comfyui_ready
+
+    try:
+        return comfyui_ready()
+    except Exception as exc:  # e.g. the database is down too
+        return False, f"{type(exc).__name__}: {exc}"
+
+
+READINESS_CHECKS = [("database", _database_ok), ("broker", _broker_ok), ("comfyui", _comfyui_ok)]
 
 
 @never_cache

@@ -52,3 +52,25 @@ def comfyui_object_info() -> dict | None:
         cache.set("comfyui:object_info", info, OBJECT_INFO_CACHE_SECONDS)
         return info
     return None
+
+
+def comfyui_ready() -> tuple[bool, str]:
+    """(True, url) when at least one enabled ComfyUI server answers now."""
+    from generations import comfyui_client as comfy
+    from generations.services import servers_seed_from_settings
+
+    if not ComfyServer.objects.exists():
+        servers_seed_from_settings()
+    servers = list(ComfyServer.objects.filter(enabled=True).order_by("-is_healthy", "id"))
+    if not servers:
+        return False, "No ComfyUI server is configured (set COMFYUI_URL)."
+    errors = []
+    for server in servers:
+        try:
+            with comfy.ComfyUIClient(server.url, connect_timeout=2, read_timeout=3) as client:
+                client.system_stats()
+        except comfy.ComfyUIError as exc:
+            errors.append(f"{server.url}: {exc}")
+            continue
+        return True, server.url
+    return False, "; ".join(errors)[:1000]

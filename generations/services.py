@@ -154,6 +154,7 @@ def generation_create(
     webhook_url: str = "",
     idempotency_key: str | None = None,
     source_ref: dict | None = None,
+    version=None,
 ) -> Generation:
     """Validate everything, store the input, create the job queued, and
     enqueue it once the transaction commits.
@@ -177,7 +178,7 @@ def generation_create(
     if not isinstance(image, bytes | bytearray):
         image.seek(0)
         image = image.read()
-    version = workflow_version_get(workflow=workflow)
+    version = version or workflow_version_get(workflow=workflow)
     generation_id = uuid.uuid4()
     subfolder, name = _comfy_input_name(generation_id, info.extension)
     comfy_name = f"{subfolder}/{name}"
@@ -284,3 +285,34 @@ def generation_emit_refund(*, generation: Generation) -> bool:
         data={"credits": generation.credits_used},
     )
     return True
+
+
+def generation_retry(*, generation: Generation) -> Generation:
+    """Run a failed or cancelled job again as a new job: same workflow
+    version, same parameters (seeds included), same input image."""
+    if generation.status not in (Status.FAILED, Status.CANCELLED):
+        raise ValueError("Only failed or cancelled jobs can be retried.")
+    if generation.workflow is None:
+        raise ValueError("The workflow of this job was deleted, so it cannot run again.")
+    source_asset = generation.assets.filter(kind=Asset.Kind.INPUT).first()
+    if source_asset is None:
+        raise ValueError("The input image of this job is gone, so it cannot run again.")
+    with source_asset.file.open("rb") as handle:
+        data = handle.read()
+    values = {
+        k: v
+        for k, v in generation.input_parameters.items()
+        if not (isinstance(v, str) and v.startswith("creator/"))  # the old input's name
+    }
+    return generation_create(
+        user=generation.user,
+        workflow=generation.workflow,
+        image=data,
+        image_name=source_asset.original_name,
+        values=values,
+        source=generation.source,
+        project=generation.project,
+        webhook_url=generation.webhook_url,
+        source_ref={**generation.source_ref, "retry_of": str(generation.id)},
+        version=generation.workflow_version,
+    )
