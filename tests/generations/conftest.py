@@ -16,7 +16,6 @@ from django.db import connection
 from PIL import Image
 
 from creator_site.celery import app as celery_app
-from tests.standins.comfyui import DevComfyServer
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -65,13 +64,6 @@ class WorkerProcess:
                 self.process.wait(15)
             except subprocess.TimeoutExpired:
                 self.kill()
-
-
-@pytest.fixture
-def comfy_dev_server(tmp_path):
-    server = DevComfyServer(port=0, data_dir=tmp_path / "comfy").start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
