@@ -94,18 +94,20 @@ class _ProgressReporter:
 
     def __call__(self, progress: comfy.Progress) -> None:
         percent = min(int(progress.percent), 99)  # 100 only once outputs are stored
+        if percent == self._last_percent:
+            return
         message = f"Running node {progress.node_id}" if progress.node_id else "Running"
+        self._last_percent = percent
+        # The live UI reads the cache: cheap, and fed on every change.
         cache.set(
             progress_cache_key(self.generation.id),
             {"status": Status.PROCESSING, "progress": percent, "message": message},
             timeout=3600,
         )
         now = time.monotonic()
-        if now - self._last_write < self.interval and percent == self._last_percent:
+        if now - self._last_write < self.interval:
             return
-        if now - self._last_write < self.interval / 2:
-            return
-        self._last_write, self._last_percent = now, percent
+        self._last_write = now
         self.write(progress=percent, progress_message=message, current_node=progress.node_id or "")
 
     def write(self, **fields) -> None:
@@ -227,7 +229,6 @@ def _run_on_server(generation: Generation, server: ComfyServer, attempt: int) ->
         with input_asset.file.open("rb") as source:
             client.upload_image(source, name, subfolder=subfolder)
         generation_event_add(generation=generation, kind="uploaded", message="Input uploaded.")
-        reporter.write(progress_message="Queued on ComfyUI")
         result = client.run(
             generation.workflow_snapshot,
             prompt_id=str(generation.comfy_prompt_id),
@@ -246,7 +247,6 @@ def _run_on_server(generation: Generation, server: ComfyServer, attempt: int) ->
         raise comfy.ComfyExecutionError(
             None, None, "NoOutput", "The workflow finished without producing an image."
         )
-    reporter.write(progress=99, progress_message="Stored outputs")
     finished = timezone.now()
     completed = generation_transition(
         generation=generation,

@@ -78,7 +78,13 @@ def generation_transition(
             message=message[:500],
             data=data or {},
         )
-    generation.refresh_from_db()
+    # The row now holds exactly these values: mirror them instead of re-reading.
+    generation.status = to
+    for name, value in fields.items():
+        if hasattr(value, "resolve_expression"):
+            generation.refresh_from_db(fields=[name])
+        else:
+            setattr(generation, name, value)
     return True
 
 
@@ -114,6 +120,9 @@ def server_pick(*, exclude_ids: Iterable[int] = ()) -> ComfyServer | None:
 def server_record_health(*, server: ComfyServer, ok: bool, error: str = "") -> ComfyServer:
     """Store a health-check result. A server is marked down after two
     consecutive failures (one blip does not empty the pool) and up at once."""
+    if ok and server.is_healthy and not server.consecutive_failures and not server.last_error:
+        # Nothing to record: skip the write on the hot path (every finished job).
+        return server
     server.last_checked_at = timezone.now()
     if ok:
         server.is_healthy = True
