@@ -1,7 +1,7 @@
 """Reads of jobs and servers. Every job read is scoped to its owner."""
 
 from django.core.cache import cache
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.http import Http404
 
 from generations.models import ComfyServer, Generation
@@ -74,3 +74,23 @@ def comfyui_ready() -> tuple[bool, str]:
             continue
         return True, server.url
     return False, "; ".join(errors)[:1000]
+
+
+def generation_counts(*, user) -> dict[str, int]:
+    """Jobs per status for the user, in one query."""
+    rows = Generation.objects.filter(user=user).values("status").annotate(n=Count("id"))
+    counts = {status: 0 for status in Generation.Status.values}
+    counts.update({row["status"]: row["n"] for row in rows})
+    counts["total"] = sum(counts.values())
+    return counts
+
+
+def generation_workflows(*, user) -> list[tuple[str, str]]:
+    """(workflow id, name) of the workflows the user's jobs ran, for filters."""
+    rows = (
+        Generation.objects.filter(user=user, workflow__isnull=False)
+        .values_list("workflow_id", "workflow_name")
+        .distinct()
+        .order_by("workflow_name")
+    )
+    return [(str(workflow_id), name) for workflow_id, name in rows]

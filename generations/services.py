@@ -325,3 +325,38 @@ def generation_retry(*, generation: Generation) -> Generation:
         source_ref={**generation.source_ref, "retry_of": str(generation.id)},
         version=generation.workflow_version,
     )
+
+
+def generation_annotate(
+    *,
+    generation: Generation,
+    is_favorite: bool | None = None,
+    rating=None,
+    notes: str | None = None,
+) -> Generation:
+    """Set the user's own marks on a job; None leaves a mark unchanged.
+    A rating is 1–5, or "" to clear it. Raises ValueError with a sentence."""
+    fields = []
+    if is_favorite is not None:
+        generation.is_favorite = is_favorite
+        fields.append("is_favorite")
+    if rating is not None:
+        if rating in ("", "0"):
+            generation.rating = None
+        else:
+            try:
+                value = int(rating)
+            except (TypeError, ValueError):
+                value = 0
+            if not 1 <= value <= 5:
+                raise ValueError("A rating is a whole number of stars from 1 to 5.")
+            generation.rating = value
+        fields.append("rating")
+    if notes is not None:
+        if len(notes) > 5000:
+            raise ValueError("Notes can be at most 5,000 characters.")
+        generation.notes = notes
+        fields.append("notes")
+    if fields:
+        generation.save(update_fields=fields)
+    return generation

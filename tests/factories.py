@@ -1,9 +1,11 @@
 """factory-boy factories shared by the test suite."""
 
+import secrets
+
 import factory
 from allauth.account.models import EmailAddress
 
-from accounts.models import User
+from accounts.models import ApiKey, User
 
 TEST_PASSWORD = "correct-horse-battery-staple"
 
@@ -28,3 +30,25 @@ class UserFactory(factory.django.DjangoModelFactory):
         # allauth with mandatory verification needs a verified address to log in.
         if create and extracted is not False:
             EmailAddress.objects.create(user=self, email=self.email, verified=True, primary=True)
+
+
+class ApiKeyFactory(factory.django.DjangoModelFactory):
+    """A key whose full secret is kept on the instance as `full_key` (memory
+    only, like the one-time display) so a test can send it."""
+
+    class Meta:
+        model = ApiKey
+
+    user = factory.SubFactory(UserFactory)
+    name = factory.Sequence(lambda n: f"key {n}")
+    full_key = factory.LazyFunction(lambda: ApiKey.PREFIX + secrets.token_urlsafe(32))
+    prefix = factory.LazyAttribute(lambda o: o.full_key[: len(ApiKey.PREFIX) + 8])
+    key_hash = factory.LazyAttribute(lambda o: ApiKey.hash_key(o.full_key))
+    scopes = factory.LazyFunction(lambda: list(ApiKey.SCOPES))
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        full_key = kwargs.pop("full_key")
+        api_key = super()._create(model_class, *args, **kwargs)
+        api_key.full_key = full_key
+        return api_key
