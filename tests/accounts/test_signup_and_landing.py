@@ -78,3 +78,20 @@ def test_it_starts_the_creator_trial_on_sign_up(client, settings):
     assert subscription.status == Subscription.Status.TRIALING
     trial_days = (subscription.trial_ends_at - user.created_at).total_seconds() / 86400
     assert trial_days == pytest.approx(settings.TRIAL_DAYS, abs=0.01)
+
+
+def test_emails_name_the_site_from_site_url_not_example_com(db, client, mailoutbox, settings):
+    from django.contrib.sites.models import Site
+
+    assert Site.objects.get(id=settings.SITE_ID).domain == "127.0.0.1:8000"
+    client.post(
+        "/accounts/signup/",
+        {
+            "email": "new@example.com",
+            "password1": "a-long-Passw0rd!",
+            "password2": "a-long-Passw0rd!",
+        },
+    )
+    body = mailoutbox[-1].body
+    assert "example.com" not in body.replace("new@example.com", "")
+    assert "127.0.0.1:8000" in body
