@@ -21,7 +21,9 @@ job (possibly on another server) can help.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import mimetypes
 import time
 import uuid
 from collections.abc import Callable
@@ -180,6 +182,29 @@ class _ProgressTracker:
         self.outputs: dict[str, dict[str, Any]] = {}
         self.terminal: dict[str, Any] | None = None
 
+    def apply(self, message: dict[str, Any]) -> bool:
+        """Take in one message about our prompt; True once it is over (`executing` null)."""
+        kind, data = message.get("type"), message.get("data") or {}
+        if kind == "execution_cached":
+            self.cached = list(data.get("nodes", []))
+            self.nodes_finished(self.cached)
+        elif kind == "progress_state":
+            nodes = data.get("nodes") or {}
+            self.nodes_finished([n for n, s in nodes.items() if s.get("state") == "finished"])
+        elif kind == "executing":
+            if data.get("node") is None:
+                return data.get("prompt_id") is not None
+            # Without prompt_id this is the hint a reconnected socket gets.
+            self.node_started(str(data["node"]))
+        elif kind == "progress" and data.get("node") is not None:
+            self.node_progress(str(data["node"]), data.get("value", 0), data.get("max", 0))
+        elif kind == "executed":
+            self.outputs[str(data.get("node"))] = data.get("output") or {}
+            self.nodes_finished([str(data.get("node"))])
+        elif kind in TERMINAL:
+            self.terminal = message
+        return False
+
     def node_started(self, node_id: str) -> None:
         if self.current and self.current != node_id:
             self.finished.add(self.current)
@@ -294,7 +319,7 @@ class ComfyUIClient:
         response = self._request(
             "POST",
             "/upload/image",
-            files={"image": (filename, data, "application/octet-stream")},
+            files={"image": (filename, data, mimetypes.guess_type(filename)[0] or "image/png")},
             data={
                 "overwrite": "true" if overwrite else "false",
                 "subfolder": subfolder,
@@ -438,10 +463,9 @@ class ComfyUIClient:
     def disconnect(self) -> None:
         ws, self._ws = self._ws, None
         if ws is not None:
-            try:
+            # Closing a socket that already died may fail; there is nothing left to do.
+            with contextlib.suppress(Exception):
                 ws.close()
-            except Exception:  # noqa: BLE001, S110 - closing a dead socket may fail; nothing to do
-                pass
 
     def _reconnect(self) -> bool:
         """Reopen with the same client id; False if the server keeps refusing."""
@@ -498,31 +522,11 @@ class ComfyUIClient:
             if remaining <= 0:
                 raise ComfyTimeout(f"prompt {prompt_id} did not finish in {self.total_timeout}s")
             try:
-                raw = self._ws.recv(timeout=min(self.silence_timeout, remaining))
+                raw: str | bytes | None = self._ws.recv(
+                    timeout=min(self.silence_timeout, remaining)
+                )
             except TimeoutError:
-                if time.monotonic() >= deadline:
-                    continue
-                # Silence: maybe the run ended while our socket was half-dead.
-                if (done := self._result_if_finished(prompt_id, tracker)) is not None:
-                    return done
-                state = self._queue_state(prompt_id)
-                if state is None:
-                    if (done := self._result_if_finished(prompt_id, tracker)) is not None:
-                        return done
-                    raise ComfyUnreachable(
-                        f"prompt {prompt_id} is neither queued nor in history "
-                        "(the server probably restarted)"
-                    )
-                if state == "running":
-                    silent_windows += 1
-                    if silent_windows >= 2:
-                        raise ComfyTimeout(
-                            f"no news of running prompt {prompt_id} for "
-                            f"{silent_windows * self.silence_timeout:g}s"
-                        )
-                if not self._reconnect():
-                    return self._poll_until_done(prompt_id, tracker, deadline)
-                continue
+                raw = None
             except (ConnectionClosed, OSError):
                 # Nothing is buffered server-side: reconnect, then ask /history what we missed.
                 if not self._reconnect():
@@ -530,41 +534,56 @@ class ComfyUIClient:
                 if (done := self._result_if_finished(prompt_id, tracker)) is not None:
                     return done
                 continue
+            if raw is None:
+                if time.monotonic() >= deadline:
+                    continue
+                done, running = self._after_silence(prompt_id, tracker, silent_windows)
+                if done is not None:
+                    return done
+                silent_windows += 1 if running else 0
+                if not self._reconnect():
+                    return self._poll_until_done(prompt_id, tracker, deadline)
+                continue
             if isinstance(raw, bytes):
                 continue  # preview images
             try:
                 message = json.loads(raw)
             except ValueError:
                 continue
-            kind = message.get("type")
-            data = message.get("data") or {}
-            message_prompt = data.get("prompt_id")
+            message_prompt = (message.get("data") or {}).get("prompt_id")
             if message_prompt is not None and message_prompt != prompt_id:
                 continue
             if message_prompt == prompt_id:
                 silent_windows = 0
-            if kind == "execution_cached":
-                tracker.cached = list(data.get("nodes", []))
-                tracker.nodes_finished(tracker.cached)
-            elif kind == "progress_state":
-                nodes = data.get("nodes") or {}
-                tracker.nodes_finished(
-                    [n for n, s in nodes.items() if s.get("state") == "finished"]
-                )
-            elif kind == "executing":
-                node = data.get("node")
-                if node is None and message_prompt == prompt_id:
-                    return self._finish(prompt_id, tracker)
-                if node is not None:
-                    # Without prompt_id this is the reconnect hint for our client id.
-                    tracker.node_started(str(node))
-            elif kind == "progress" and data.get("node") is not None:
-                tracker.node_progress(str(data["node"]), data.get("value", 0), data.get("max", 0))
-            elif kind == "executed":
-                tracker.outputs[str(data.get("node"))] = data.get("output") or {}
-                tracker.nodes_finished([str(data.get("node"))])
-            elif kind in TERMINAL:
-                tracker.terminal = message
+            if tracker.apply(message):
+                return self._finish(prompt_id, tracker)
+
+    def _after_silence(
+        self, prompt_id: str, tracker: _ProgressTracker, silent_windows: int
+    ) -> tuple[RunResult | None, bool]:
+        """The socket said nothing for silence_timeout: did we miss the end, or is it stuck?
+
+        Returns (result if it finished, whether it is running). Raises ComfyTimeout
+        for a running prompt silent twice in a row, ComfyUnreachable if it vanished.
+        """
+        # The run may have ended while our socket was half-dead.
+        if (done := self._result_if_finished(prompt_id, tracker)) is not None:
+            return done, False
+        state = self._queue_state(prompt_id)
+        if state is None:
+            if (done := self._result_if_finished(prompt_id, tracker)) is not None:
+                return done, False
+            raise ComfyUnreachable(
+                f"prompt {prompt_id} is neither queued nor in history "
+                "(the server probably restarted)"
+            )
+        # Waiting behind other prompts is fine; a running prompt silent twice is stuck.
+        if state == "running" and silent_windows + 1 >= 2:
+            raise ComfyTimeout(
+                f"no news of running prompt {prompt_id} for "
+                f"{(silent_windows + 1) * self.silence_timeout:g}s"
+            )
+        return None, state == "running"
 
     def _finish(self, prompt_id: str, tracker: _ProgressTracker) -> RunResult:
         # History is written before `executing null`, so it is there now.

@@ -242,7 +242,10 @@ def _run_on_server(generation: Generation, server: ComfyServer, attempt: int) ->
             message=f"ComfyUI finished ({len(result.outputs)} output(s)).",
             data={"cached_nodes": result.cached_nodes, "execution_ms": execution_ms},
         )
-        stored = [_store_output(generation, client, output) for output in result.outputs]
+        # Saved images are the result; previews (type "temp") only count for
+        # a workflow that saves nothing.
+        saved = [o for o in result.outputs if o.type == "output"] or result.outputs
+        stored = [_store_output(generation, client, output) for output in saved]
     if not stored:
         raise comfy.ComfyExecutionError(
             None, None, "NoOutput", "The workflow finished without producing an image."
