@@ -7,6 +7,7 @@ from generations.files import asset_url
 from generations.models import Asset, Generation
 from generations.services import generation_create
 from tests.generations.conftest import png_bytes
+from tests.generations.test_image_checks import png_header_only
 
 pytestmark = pytest.mark.django_db
 
@@ -82,6 +83,8 @@ def test_the_run_form_queues_a_job(client, alice, preset, django_capture_on_comm
         ("photo.jpg", b"this is text, not a photo", "not an image we can read"),
         ("empty.png", b"", "empty"),
         ("half.png", png_bytes((400, 300))[:300], "damaged or incomplete"),
+        ("big.png", png_bytes((64, 64)) + b"\0" * (11 * 1024 * 1024), "larger than 10 MB"),
+        ("bomb.png", png_header_only(20_000, 20_000), "megapixel"),
     ],
 )
 def test_the_run_form_refuses_bad_files_and_queues_nothing(

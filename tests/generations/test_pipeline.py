@@ -195,3 +195,29 @@ def test_a_running_job_is_interrupted_on_cancel(presets, comfy_dev_server, start
     assert entry["status"]["status_str"] == "error"  # interrupted on the server
     assert not job.assets.filter(kind=Asset.Kind.OUTPUT).exists()
     assert not generation_cancel(generation=job)  # already final
+
+
+def test_a_fully_cached_resubmission_still_stores_an_output(
+    presets, comfy_dev_server, start_worker
+):
+    ComfyServerFactory(url=comfy_dev_server.url)
+    start_worker()
+    user = UserFactory()
+    first = create_job(user, presets["portrait_pro"])
+    wait_for_status(first, FINAL)
+    assert first.status == Status.COMPLETED
+
+    # The same graph again (same input file on the server): ComfyUI runs
+    # nothing, lists every node as cached and replays the old output name.
+    second = create_job(user, presets["portrait_pro"])
+    Generation.objects.filter(id=second.id).update(workflow_snapshot=first.workflow_snapshot)
+    wait_for_status(second, FINAL)
+
+    assert second.status == Status.COMPLETED, second.error_message
+    executed = second.events.get(kind="executed")
+    assert sorted(executed.data["cached_nodes"]) == sorted(first.workflow_snapshot)
+    [output] = second.assets.filter(kind=Asset.Kind.OUTPUT)
+    assert (output.width, output.height) == (1536, 1536)
+    assert output.file.name.startswith(f"outputs/{user.id}/{second.id}/")
+    first_output = first.assets.get(kind=Asset.Kind.OUTPUT)
+    assert output.sha256 == first_output.sha256
