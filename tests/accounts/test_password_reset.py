@@ -81,3 +81,16 @@ def test_it_does_not_reveal_whether_an_email_has_an_account(client, alice):
 
     assert known.status_code == unknown.status_code == 302
     assert known["Location"] == unknown["Location"]
+
+
+@pytest.mark.django_db
+def test_it_refuses_a_tampered_link_and_changes_nothing(alice):
+    link = request_reset_link(alice.email)
+    old_hash = alice.password
+    prefix, token = link.rstrip("/").rsplit("-", 1)
+    tampered = f"{prefix}-{token[:-2]}{'aa' if token[-2:] != 'aa' else 'bb'}/"
+
+    assert use_reset_link(tampered) == "link refused"
+    alice.refresh_from_db()
+    assert alice.password == old_hash
+    assert use_reset_link(link) == "password set"  # the real link still works
