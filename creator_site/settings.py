@@ -331,6 +331,9 @@ X_FRAME_OPTIONS = "DENY"
 # /health and /ready are probed over plain HTTP inside the cluster.
 SECURE_REDIRECT_EXEMPT = [r"^health$", r"^ready$", r"^metrics$"]
 
+# Prometheus scrapes /metrics with `Authorization: Bearer <METRICS_TOKEN>`.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True

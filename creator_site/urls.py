@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.admin.views.decorators import staff_member_required
 from django.urls import include, path
 from django.views.generic import TemplateView
 
@@ -10,6 +11,7 @@ urlpatterns = [
     path("", TemplateView.as_view(template_name="landing.html"), name="landing"),
     path("health", views.health, name="health"),
     path("ready", views.ready, name="ready"),
+    path("metrics", views.metrics, name="metrics"),
     path("dashboard/", dashboard, name="dashboard"),
     path("accounts/", include("allauth.urls")),
     path("", include("accounts.urls")),
@@ -18,6 +20,7 @@ urlpatterns = [
     path("drive/", include("drive.urls")),
     path("billing/", include("billing.urls")),
     path("api/v1/", include("creator_site.api_urls")),
+    path("admin/operations/", staff_member_required(views.operations), name="operations"),
     path("admin/", admin.site.urls),
 ]
 

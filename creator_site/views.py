@@ -66,3 +66,75 @@ def ready(request):
         {"status": "ready" if all_ok else "not_ready", "checks": checks},
         status=200 if all_ok else 503,
     )
+
+
+@never_cache
+@require_GET
+def metrics(request):
+    """Prometheus text format. With METRICS_TOKEN set, a matching
+    `Authorization: Bearer` header is required; without it, only in DEBUG."""
+    import hmac
+
+    from django.http import Http404, HttpResponse
+    from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+    from prometheus_client.core import GaugeMetricFamily
+
+    from creator_site.ops import ops_numbers
+
+    token = getattr(settings, "METRICS_TOKEN", "")
+    if token:
+        sent = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(sent.encode(), token.encode()):
+            return HttpResponse("Unauthorized\n", status=401, content_type="text/plain")
+    elif not settings.DEBUG:
+        raise Http404()
+
+    numbers = ops_numbers()
+
+    class Collector:
+        def collect(self):
+            jobs = GaugeMetricFamily("creator_jobs", "Jobs by status", labels=["status"])
+            for status, n in numbers["jobs_by_status"].items():
+                jobs.add_metric([status], n)
+            yield jobs
+            yield GaugeMetricFamily(
+                "creator_queue_depth", "Jobs waiting for a worker", value=numbers["queue_depth"]
+            )
+            duration = GaugeMetricFamily(
+                "creator_job_duration_ms",
+                "Processing time of jobs completed in the last 24 h",
+                labels=["workflow", "quantile"],
+            )
+            for row in numbers["per_workflow"]:
+                duration.add_metric([row["workflow"], "0.5"], row["p50_ms"])
+                duration.add_metric([row["workflow"], "0.95"], row["p95_ms"])
+            yield duration
+            up = GaugeMetricFamily("creator_comfyui_up", "Server health", labels=["url"])
+            running = GaugeMetricFamily(
+                "creator_comfyui_running", "Jobs running per server", labels=["url"]
+            )
+            for server in numbers["servers"]:
+                up.add_metric([server["url"]], int(server["healthy"] and server["enabled"]))
+                running.add_metric([server["url"]], server["running"])
+            yield up
+            yield running
+            yield GaugeMetricFamily("creator_users", "Accounts", value=numbers["users_total"])
+            yield GaugeMetricFamily(
+                "creator_monthly_active_users", "Users who logged in within 30 days",
+                value=numbers["mau"],
+            )  # fmt: skip
+
+    registry = CollectorRegistry()
+    registry.register(Collector())
+    return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
+
+
+def operations(request):
+    """The admin's Operations page (staff only, wired in urls.py)."""
+    from django.shortcuts import render
+
+    from creator_site.ops import ops_numbers
+
+    return render(
+        request, "admin/operations.html", {"numbers": ops_numbers(), "title": "Operations"}
+    )
