@@ -1,3 +1,4 @@
+import base64
 import hashlib
 import secrets
 import uuid
@@ -40,7 +41,9 @@ class UserManager(BaseUserManager):
 
 
 def new_webhook_secret() -> str:
-    return "whsec_" + secrets.token_urlsafe(32)
+    # Standard Webhooks secrets: "whsec_" + standard base64 of the key bytes,
+    # so the official verification libraries derive the same key.
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 class User(AbstractBaseUser, PermissionsMixin):

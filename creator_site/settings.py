@@ -331,6 +331,18 @@ X_FRAME_OPTIONS = "DENY"
 # /health and /ready are probed over plain HTTP inside the cluster.
 SECURE_REDIRECT_EXEMPT = [r"^health$", r"^ready$", r"^metrics$"]
 
+# --- Notifications and outbound HTTP ---------------------------------------------
+# Private/loopback destinations outbound requests (webhooks, image URLs) may still
+# reach: IPs, networks or host:port ("10.0.0.5", "10.0.0.0/24", "127.0.0.1:8123").
+# Leave empty in production.
+OUTBOUND_ALLOWED_HOSTS = env.list("OUTBOUND_ALLOWED_HOSTS", default=[])
+# Seconds before webhook retry 1, 2, …; after the last one the event is given up.
+WEBHOOK_RETRY_DELAYS = env.list(
+    "WEBHOOK_RETRY_DELAYS", cast=float, default=[10, 60, 300, 1800, 7200]
+)
+# Seconds one webhook attempt may take in all (connect, send, answer).
+WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=15)
+
 # Prometheus scrapes /metrics with `Authorization: Bearer <METRICS_TOKEN>`.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 

@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 from django.db.models import Count, Q
 
-from generations.models import Asset, ComfyServer, Generation, GenerationEvent
+from generations.models import Asset, ComfyServer, Generation, GenerationEvent, WebhookDelivery
 from generations.services import generation_cancel, generation_retry
 
 
@@ -138,3 +138,28 @@ class ComfyServerAdmin(admin.ModelAdmin):
     @admin.display(description="Running", ordering="running")
     def running_jobs(self, obj):
         return obj.running
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = [
+        "created_at",
+        "generation",
+        "event_type",
+        "attempt",
+        "outcome",
+        "status_code",
+        "duration_ms",
+        "url",
+    ]
+    list_filter = ["outcome", "event_type", "created_at"]
+    search_fields = ["generation__id", "event_id", "url", "error"]
+    raw_id_fields = ["generation"]
+    date_hierarchy = "created_at"
+
+    # The log is written by the delivery task only.
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request):
+        return False

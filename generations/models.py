@@ -216,3 +216,53 @@ class Asset(models.Model):
 
     def __str__(self) -> str:
         return self.file.name
+
+
+class WebhookDelivery(models.Model):
+    """One attempt to deliver a job's webhook event: the delivery log.
+
+    The first attempt's row is created when the job finishes; each failed
+    attempt creates the next one (due after the retry delay). A receiver
+    sees every attempt of an event with the same `event_id`.
+    """
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed"
+        REFUSED = "refused", "Refused"  # the URL is not allowed; never retried
+
+    generation = models.ForeignKey(
+        Generation, on_delete=models.CASCADE, related_name="webhook_deliveries"
+    )
+    url = models.URLField(max_length=500)
+    event_id = models.CharField(max_length=64)
+    event_type = models.CharField(max_length=40)
+    attempt = models.PositiveSmallIntegerField(default=1)
+    outcome = models.CharField(
+        max_length=10, choices=Outcome.choices, default=Outcome.PENDING, db_index=True
+    )
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_excerpt = models.TextField(blank=True)  # at most 1 KB of the answer
+    error = models.TextField(blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    due_at = models.DateTimeField(default=timezone.now)
+    attempted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name_plural = "webhook deliveries"
+        indexes = [models.Index(fields=["outcome", "due_at"])]
+        constraints = [
+            # One row per attempt of an event: notifying twice, or a retry
+            # scheduled twice, cannot send the same attempt twice.
+            models.UniqueConstraint(
+                fields=["event_id", "attempt"], name="generations_webhook_unique_attempt"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.event_id} #{self.attempt} ({self.outcome})"

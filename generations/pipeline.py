@@ -32,6 +32,7 @@ from PIL import Image
 
 from generations import comfyui_client as comfy
 from generations.models import Asset, ComfyServer, Generation
+from generations.notifications import generation_notify_finished
 from generations.services import (
     _comfy_input_name,
     generation_emit_refund,
@@ -272,6 +273,7 @@ def _run_on_server(generation: Generation, server: ComfyServer, attempt: int) ->
         {"status": Status.COMPLETED, "progress": 100, "message": "Done"},
         timeout=3600,
     )
+    generation_notify_finished(generation=generation)
 
 
 def _store_output(
@@ -397,6 +399,7 @@ def _fail(generation: Generation, attempt: int, code: str, message: str, details
             {"status": Status.FAILED, "progress": generation.progress, "message": message},
             timeout=3600,
         )
+        generation_notify_finished(generation=generation)
 
 
 def _servers_busy() -> bool:

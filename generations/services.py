@@ -268,6 +268,10 @@ def generation_cancel(*, generation: Generation, reason: str = "Cancelled by the
     ):
         return False
     generation_emit_refund(generation=generation)
+    # Imported here: notifications imports this module.
+    from generations.notifications import generation_notify_finished
+
+    generation_notify_finished(generation=generation)
     if was_processing and generation.server_id and generation.comfy_prompt_id:
         from generations.pipeline import comfy_stop_prompt
 

@@ -2,7 +2,10 @@
 
 from celery import shared_task
 
-from generations import pipeline
+from generations import (
+    notification_tasks,  # noqa: F401  (registers the notification tasks)
+    pipeline,
+)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, bind=True)

@@ -222,4 +222,3 @@ def _attach_urls(generations) -> None:
         thumbs.setdefault(asset.generation_id, asset_url(asset))
     for generation in generations:
         generation.thumbnail_url = thumbs.get(generation.id)
-
