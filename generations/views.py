@@ -16,6 +16,7 @@ from generations.files import asset_from_token, asset_url
 from generations.images import InvalidImage
 from generations.models import Asset, Generation
 from generations.pipeline import progress_cache_key
+from workflows.forms import bootstrap_widgets
 from workflows.parameters import INPUT_IMAGE_FIELD, ParameterValuesError, parameters_form
 from workflows.selectors import workflow_get_for_user
 
@@ -66,6 +67,7 @@ def generation_create(request):
             else:
                 messages.success(request, f"Your {workflow.name} job is queued.")
                 return redirect("generations:detail", generation_id=generation.id)
+    bootstrap_widgets(form)
     return render(
         request,
         "workflows/run.html",
