@@ -45,9 +45,11 @@ def _run_url() -> str | None:
 
 @login_required
 def workflow_list(request):
-    tab = request.GET.get("tab", "mine")
+    tab = request.GET.get("tab")
     if tab not in selectors.LIST_TABS:
-        tab = "mine"
+        # A new user has no workflows yet: open on the presets they can run.
+        has_own = selectors.workflow_list(user=request.user, tab="mine").exists()
+        tab = "mine" if has_own else "templates"
     category = request.GET.get("category") or None
     if category not in Workflow.Category.values:
         category = None

@@ -113,3 +113,10 @@ def test_run_button_is_disabled_with_a_note_without_the_engine(client, alice):
     html = client.get(reverse("workflows:run", kwargs={"workflow_id": preset.id})).content.decode()
     assert 'name="softening"' in html
     assert "disabled" in html and "not available yet" in html
+
+
+@pytest.mark.django_db
+def test_a_new_user_lands_on_the_templates_they_can_run(client, charlie):
+    client.force_login(charlie)
+    page = client.get(reverse("workflows:list")).content.decode()
+    assert "Portrait Pro" in page
