@@ -122,6 +122,9 @@ class Generation(models.Model):
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)
     idempotency_fingerprint = models.CharField(max_length=64, blank=True)
 
+    # Set by retention after 90 days: hidden from lists, still reachable.
+    archived_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
     is_favorite = models.BooleanField(default=False)
     rating = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]

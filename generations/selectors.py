@@ -22,6 +22,8 @@ def generation_get(*, user, generation_id) -> Generation:
 def generation_list(*, user, filters: dict | None = None) -> QuerySet[Generation]:
     filters = filters or {}
     qs = Generation.objects.filter(user=user).select_related("workflow", "project")
+    if not filters.get("archived"):
+        qs = qs.filter(archived_at__isnull=True)
     if filters.get("status"):
         qs = qs.filter(status=filters["status"])
     if filters.get("workflow"):

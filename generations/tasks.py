@@ -21,3 +21,10 @@ def generations_reap_stale() -> int:
 @shared_task
 def servers_check_health() -> dict:
     return pipeline.servers_check_health()
+
+
+@shared_task
+def retention_run() -> dict:
+    from generations.retention import retention_run as run
+
+    return run()

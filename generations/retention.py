@@ -1,0 +1,65 @@
+"""Retention (SPEC §11), run daily by beat. Each step is idempotent."""
+
+from datetime import timedelta
+
+from django.core.files.storage import default_storage
+from django.utils import timezone
+
+from generations.models import Asset, Generation, WebhookDelivery
+
+JOBS_ARCHIVE_AFTER = timedelta(days=90)
+WEBHOOK_LOG_KEEP = timedelta(days=30)
+UNREFERENCED_UPLOAD_KEEP = timedelta(days=30)
+
+
+def retention_run() -> dict[str, int]:
+    """Archive old jobs, drop old webhook delivery logs, remove uploads that
+    no job uses. Returns how many of each were touched."""
+    now = timezone.now()
+    archived = Generation.objects.filter(
+        archived_at__isnull=True,
+        created_at__lt=now - JOBS_ARCHIVE_AFTER,
+        status__in=list(Generation.FINAL),
+    ).update(archived_at=now)
+    deleted_logs, _ = WebhookDelivery.objects.filter(created_at__lt=now - WEBHOOK_LOG_KEEP).delete()
+    return {
+        "jobs_archived": archived,
+        "webhook_logs_deleted": deleted_logs,
+        "uploads_removed": _remove_unreferenced_uploads(now - UNREFERENCED_UPLOAD_KEEP),
+    }
+
+
+def _remove_unreferenced_uploads(older_than) -> int:
+    removed = 0
+    # Uploads made through the API but never used by a job.
+    for asset in Asset.objects.filter(
+        generation__isnull=True, kind=Asset.Kind.INPUT, created_at__lt=older_than
+    ):
+        default_storage.delete(asset.file.name)
+        asset.delete()
+        removed += 1
+    # Files with no row at all: a crash between storing an input and
+    # committing its job leaves one behind.
+    known = set(Asset.objects.filter(file__startswith="uploads/").values_list("file", flat=True))
+    for name in _walk("uploads"):
+        if name in known:
+            continue
+        try:
+            modified = default_storage.get_modified_time(name)
+        except (OSError, NotImplementedError):
+            continue
+        if modified < older_than:
+            default_storage.delete(name)
+            removed += 1
+    return removed
+
+
+def _walk(folder: str):
+    try:
+        folders, files = default_storage.listdir(folder)
+    except FileNotFoundError:
+        return
+    for name in files:
+        yield f"{folder}/{name}"
+    for sub in folders:
+        yield from _walk(f"{folder}/{sub}")
