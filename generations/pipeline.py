@@ -164,12 +164,13 @@ def generation_execute(*, generation_id, worker_id: str = "") -> None:
     )
     if not claimed:
         return  # another worker got it first
+    logger.info("job started", extra=_log_context(generation, attempt))
     try:
         if server is None:
             raise comfy.ComfyUnreachable("No ComfyUI server is available right now.")
         _run_on_server(generation, server, attempt)
     except _Abandon:
-        logger.info("job %s: abandoned attempt %s", generation.id, attempt)
+        logger.info("abandoned attempt", extra=_log_context(generation, attempt))
         _drop_outputs(generation, keep_attempt=None)
     except comfy.ComfyInterrupted as exc:
         generation.refresh_from_db()
@@ -206,7 +207,7 @@ def generation_execute(*, generation_id, worker_id: str = "") -> None:
     except comfy.ComfyUIError as exc:
         _fail(generation, attempt, "comfyui_error", f"ComfyUI answered unexpectedly: {exc}", {})
     except Exception as exc:
-        logger.exception("job %s: unexpected error", generation.id)
+        logger.exception("unexpected error", extra=_log_context(generation, attempt))
         _fail(
             generation,
             attempt,
@@ -215,6 +216,15 @@ def generation_execute(*, generation_id, worker_id: str = "") -> None:
             "It has been logged; please try again.",
             {"exception_type": type(exc).__name__},
         )
+
+
+def _log_context(generation: Generation, attempt: int) -> dict:
+    return {
+        "job_id": generation.id,
+        "user_id": generation.user_id,
+        "attempt": attempt,
+        "server": generation.server.url if generation.server_id else "-",
+    }
 
 
 def _run_on_server(generation: Generation, server: ComfyServer, attempt: int) -> None:
@@ -267,6 +277,7 @@ def _run_on_server(generation: Generation, server: ComfyServer, attempt: int) ->
     )
     if not completed:
         raise _Abandon()
+    logger.info("job completed", extra=_log_context(generation, attempt))
     server_record_health(server=server, ok=True)
     cache.set(
         progress_cache_key(generation.id),
@@ -393,6 +404,7 @@ def _fail(generation: Generation, attempt: int, code: str, message: str, details
         completed_at=timezone.now(),
     )
     if failed:
+        logger.info("job failed: %s", code, extra=_log_context(generation, attempt))
         generation_emit_refund(generation=generation)
         cache.set(
             progress_cache_key(generation.id),
