@@ -9,7 +9,8 @@ RUN pip install -r requirements.txt
 
 COPY . .
 # collectstatic needs settings that import cleanly; the real values come at run time.
-RUN DEBUG=0 SECRET_KEY=build-only DATABASE_URL=sqlite:////tmp/build.sqlite3 \
+RUN DEBUG=0 SECRET_KEY=build-only TOKEN_ENCRYPTION_KEYS=build-only-not-a-real-key= \
+    DATABASE_URL=sqlite:////tmp/build.sqlite3 \
     python manage.py collectstatic --noinput
 
 RUN useradd --create-home --uid 1000 creator && mkdir -p /app/var && chown -R creator /app/var

@@ -57,6 +57,8 @@ test: install-dev
 bench: install-dev
 	./scripts/ensure-services.sh
 	$(TEST_ENV) $(PY) -m bench
+	$(TEST_ENV) $(PY) -m bench.drive
+	$(TEST_ENV) $(PY) -m bench.api
 
 clean:
 	rm -rf var $(VENV)

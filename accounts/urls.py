@@ -13,6 +13,11 @@ urlpatterns = [
     ),
     path("settings/api-keys/", views.settings_api_keys, name="settings_api_keys"),
     path(
+        "settings/api-keys/quickstart/",
+        views.settings_api_quickstart,
+        name="settings_api_quickstart",
+    ),
+    path(
         "settings/api-keys/<uuid:key_id>/revoke/",
         views.settings_api_key_revoke,
         name="settings_api_key_revoke",

@@ -27,13 +27,18 @@ ONBOARDING_STEPS = [
 @login_required
 @require_http_methods(["GET", "POST"])
 def onboarding(request: HttpRequest) -> HttpResponse:
+    """The setup wizard. Each step's form posts to the drive app (connect,
+    choose folder, choose preset) and comes back here; posting here finishes."""
     if request.method == "POST":
         services.user_complete_onboarding(user=request.user)
         messages.success(request, "You're all set. Welcome to Creator!")
         return redirect("dashboard")
     if request.user.onboarding_completed:
         return redirect("dashboard")
-    return render(request, "accounts/onboarding.html", {"steps": ONBOARDING_STEPS})
+    from drive.views import onboarding_context  # the wizard's steps are about sources
+
+    context = {"steps": ONBOARDING_STEPS, **onboarding_context(request)}
+    return render(request, "accounts/onboarding.html", context)
 
 
 # --- Settings -------------------------------------------------------------------
@@ -133,6 +138,31 @@ def settings_api_keys(request: HttpRequest) -> HttpResponse:
             "new_key": new_key,
             "api_keys": selectors.api_key_list(user=request.user),
             "now": timezone.now(),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET"])
+def settings_api_quickstart(request: HttpRequest) -> HttpResponse:
+    """curl and Python examples filled in with the user's own key prefix and
+    a workflow they can really run."""
+    from workflows.selectors import preset_list, workflow_list
+
+    usable = [k for k in selectors.api_key_list(user=request.user) if k.is_usable]
+    workflow = (
+        workflow_list(user=request.user, tab="mine").first()
+        or preset_list().filter(slug=request.user.default_preset).first()
+        or preset_list().first()
+    )
+    return _render_settings(
+        request,
+        "accounts/api_quickstart.html",
+        "api_keys",
+        {
+            "api_key": usable[0] if usable else None,
+            "workflow_slug": workflow.slug if workflow else "portrait_pro",
+            "api_base": request.build_absolute_uri("/api/v1"),
         },
     )
 

@@ -63,8 +63,11 @@ def ops_numbers() -> dict:
             running=Count("generations", filter=_processing())
         ).order_by("url")
     ]
+    from billing.selectors import revenue_by_tier
+
     users = get_user_model().objects
     return {
+        "revenue_30d_cents_by_tier": revenue_by_tier(since=now - timedelta(days=30)),
         "jobs_by_status": by_status,
         "queue_depth": by_status[Generation.Status.QUEUED],
         "jobs_last_24h": Generation.objects.filter(created_at__gte=now - WINDOW).count(),

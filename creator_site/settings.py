@@ -6,6 +6,8 @@ bundled development ComfyUI server. Production sets the variables listed in the
 README and `manage.py check --deploy` is clean.
 """
 
+import base64
+import hashlib
 from datetime import timedelta
 from pathlib import Path
 
@@ -290,11 +292,42 @@ STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
 if env.str("STRIPE_API_HOST", default=""):
     # Only for tests and local stand-ins; dj-stripe warns when it is set.
     STRIPE_API_HOST = env.str("STRIPE_API_HOST")
+# Recurring Stripe price per plan; overrides Plan.stripe_price_id in the admin.
+STRIPE_PRICE_CREATOR = env.str("STRIPE_PRICE_CREATOR", default="")
+STRIPE_PRICE_STUDIO = env.str("STRIPE_PRICE_STUDIO", default="")
 DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
 # One generated migration instead of dj-stripe's long history: see that module.
 MIGRATION_MODULES = {"djstripe": "billing.djstripe_migrations"}
 DJSTRIPE_USE_NATIVE_JSONFIELD = True
 DJSTRIPE_WEBHOOK_VALIDATION = "verify_signature"
+
+# --- Watched folders (drive) -----------------------------------------------------
+
+DRIVE_SCOPES = env.list("DRIVE_SCOPES", default=["https://www.googleapis.com/auth/drive"])
+# Comma-separated Fernet keys, newest first (rotate: prepend, run
+# `manage.py drive_reencrypt`, then drop the old key).
+TOKEN_ENCRYPTION_KEYS = env.str("TOKEN_ENCRYPTION_KEYS", default="")
+if not TOKEN_ENCRYPTION_KEYS:
+    if not DEBUG:
+        raise ImproperlyConfigured("TOKEN_ENCRYPTION_KEYS must be set when DEBUG is off.")
+    # Development only: a key derived from SECRET_KEY (drive/crypto.py agrees).
+    TOKEN_ENCRYPTION_KEYS = base64.urlsafe_b64encode(
+        hashlib.sha256(("drive-tokens:" + SECRET_KEY).encode()).digest()
+    ).decode()
+DRIVE_POLL_SECONDS = env.int("DRIVE_POLL_SECONDS", default=30)
+DRIVE_POLL_FAST_SECONDS = env.int("DRIVE_POLL_FAST_SECONDS", default=10)
+DRIVE_POLL_MAX_SECONDS = env.int("DRIVE_POLL_MAX_SECONDS", default=300)
+DRIVE_BACKOFF_MAX_SECONDS = env.int("DRIVE_BACKOFF_MAX_SECONDS", default=3600)
+DRIVE_RECONCILE_SECONDS = env.int("DRIVE_RECONCILE_SECONDS", default=3600)
+DRIVE_POLL_BATCH_SIZE = env.int("DRIVE_POLL_BATCH_SIZE", default=50)
+DRIVE_POLL_CHUNK = env.int("DRIVE_POLL_CHUNK", default=20)
+DRIVE_POLL_RECORD_DAYS = env.int("DRIVE_POLL_RECORD_DAYS", default=14)
+DRIVE_API_ENDPOINT = env.str("DRIVE_API_ENDPOINT", default="")  # stand-ins only
+GOOGLE_TOKEN_URI = env.str("GOOGLE_TOKEN_URI", default="")  # stand-ins only
+GOOGLE_REVOKE_URI = env.str("GOOGLE_REVOKE_URI", default="")  # stand-ins only
+INBOX_ENABLED = env.bool("INBOX_ENABLED", default=DEBUG)
+INBOX_POLL_SECONDS = env.float("INBOX_POLL_SECONDS", default=3)
+INBOX_STABLE_SECONDS = env.float("INBOX_STABLE_SECONDS", default=2)
 
 # --- REST framework ------------------------------------------------------------
 
@@ -308,6 +341,22 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "creator_site.api_errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+# Public API: requests per API key (per user for session calls) and
+# job-creating requests per account, by tier.
+API_REQUEST_RATES = {
+    "free": env.str("API_RATE_FREE", default="60/min"),
+    "creator": env.str("API_RATE_CREATOR", default="300/min"),
+    "studio": env.str("API_RATE_STUDIO", default="1200/min"),
+}
+API_JOB_RATES = {
+    "free": env.str("API_JOB_RATE_FREE", default="10/hour"),
+    "creator": env.str("API_JOB_RATE_CREATOR", default="200/hour"),
+    "studio": env.str("API_JOB_RATE_STUDIO", default="1000/hour"),
+}
+API_SYNC_WAIT_DEFAULT = env.int("API_SYNC_WAIT_DEFAULT", default=60)
+API_SYNC_WAIT_MAX = env.int("API_SYNC_WAIT_MAX", default=120)
+IMAGE_URL_TIMEOUT = env.float("IMAGE_URL_TIMEOUT", default=15.0)
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "Creator API",
     "DESCRIPTION": "Run AI image workflows on ComfyUI from your own code.",

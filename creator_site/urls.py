@@ -4,6 +4,7 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.urls import include, path
 from django.views.generic import TemplateView
 
+from billing import views as billing_views
 from creator_site import views
 from generations.views import dashboard
 
@@ -13,6 +14,8 @@ urlpatterns = [
     path("ready", views.ready, name="ready"),
     path("metrics", views.metrics, name="metrics"),
     path("dashboard/", dashboard, name="dashboard"),
+    path("pricing/", billing_views.pricing, name="pricing"),
+    path("stripe/", include("djstripe.urls", namespace="djstripe")),
     path("accounts/", include("allauth.urls")),
     path("", include("accounts.urls")),
     path("workflows/", include("workflows.urls")),

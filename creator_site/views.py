@@ -118,6 +118,12 @@ def metrics(request):
                 running.add_metric([server["url"]], server["running"])
             yield up
             yield running
+            revenue = GaugeMetricFamily(
+                "creator_revenue_30d_cents", "Paid invoices in 30 days", labels=["tier"]
+            )
+            for tier, cents in numbers["revenue_30d_cents_by_tier"].items():
+                revenue.add_metric([tier], cents)
+            yield revenue
             yield GaugeMetricFamily("creator_users", "Accounts", value=numbers["users_total"])
             yield GaugeMetricFamily(
                 "creator_monthly_active_users", "Users who logged in within 30 days",

@@ -3,4 +3,8 @@ from django.apps import AppConfig
 
 class DriveConfig(AppConfig):
     name = "drive"
+    verbose_name = "Watched folders"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from drive import receivers  # noqa: F401  (hooks into allauth's Google connect)

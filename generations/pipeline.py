@@ -30,14 +30,14 @@ from django.db import transaction
 from django.utils import timezone
 from PIL import Image
 
+from billing.services import usage_record_outcome
 from generations import comfyui_client as comfy
-from generations.models import Asset, ComfyServer, Generation
-from generations.notifications import generation_notify_finished
+from generations.models import Asset, ComfyServer, Generation, GenerationEvent
 from generations.services import (
     _comfy_input_name,
     generation_emit_refund,
     generation_enqueue,
-    generation_event_add,
+    generation_on_finished,
     generation_transition,
     server_pick,
     server_record_health,
@@ -135,10 +135,11 @@ def generation_execute(*, generation_id, worker_id: str = "") -> None:
     if generation.status != Status.QUEUED:
         return
 
-    if not ComfyServer.objects.exists():
-        servers_seed_from_settings()
     tried = set(generation.error_details.get("failed_servers", []))
     server = server_pick(exclude_ids=tried) or server_pick()
+    if server is None and not ComfyServer.objects.exists():
+        servers_seed_from_settings()  # a fresh deployment: rows from COMFYUI_URL
+        server = server_pick()
     if server is None and _servers_busy():
         # Every healthy server is at capacity: wait without spending an attempt.
         generation_enqueue(generation_id=generation.id, countdown=_setting("QUEUE_WAIT_SECONDS", 2))
@@ -171,7 +172,6 @@ def generation_execute(*, generation_id, worker_id: str = "") -> None:
         _run_on_server(generation, server, attempt)
     except _Abandon:
         logger.info("abandoned attempt", extra=_log_context(generation, attempt))
-        _drop_outputs(generation, keep_attempt=None)
     except comfy.ComfyInterrupted as exc:
         generation.refresh_from_db()
         if generation.status == Status.CANCELLED:
@@ -231,52 +231,71 @@ def _run_on_server(generation: Generation, server: ComfyServer, attempt: int) ->
     reporter = _ProgressReporter(
         generation, attempt, interval=_setting("PROGRESS_WRITE_INTERVAL", 0.5)
     )
-    _drop_outputs(generation, keep_attempt=None)  # leftovers of an earlier attempt
-    input_asset = generation.assets.get(kind=Asset.Kind.INPUT)
+    if attempt > 1:
+        _drop_outputs(generation)  # leftovers of an earlier attempt
+    input_asset = Asset.objects.get(generation_id=generation.id, kind=Asset.Kind.INPUT)
     extension = input_asset.file.name.rsplit(".", 1)[-1]
     subfolder, name = _comfy_input_name(generation.id, extension)
     started = time.monotonic()
     with comfy_client_for(server) as client:
         with input_asset.file.open("rb") as source:
             client.upload_image(source, name, subfolder=subfolder)
-        generation_event_add(generation=generation, kind="uploaded", message="Input uploaded.")
         result = client.run(
             generation.workflow_snapshot,
             prompt_id=str(generation.comfy_prompt_id),
             on_progress=reporter,
             extra_data={"creator_job": str(generation.id)},
         )
-        execution_ms = int((time.monotonic() - started) * 1000)
-        generation_event_add(
-            generation=generation,
+        executed = GenerationEvent(
+            generation_id=generation.id,
             kind="executed",
-            message=f"ComfyUI finished ({len(result.outputs)} output(s)).",
-            data={"cached_nodes": result.cached_nodes, "execution_ms": execution_ms},
+            message=f"Input uploaded; ComfyUI finished ({len(result.outputs)} output(s)).",
+            data={
+                "cached_nodes": result.cached_nodes,
+                "execution_ms": int((time.monotonic() - started) * 1000),
+            },
+            created_at=timezone.now(),
         )
         # Saved images are the result; previews (type "temp") only count for
         # a workflow that saves nothing.
         saved = [o for o in result.outputs if o.type == "output"] or result.outputs
-        stored = [_store_output(generation, client, output) for output in saved]
-    if not stored:
+        assets: list[Asset] = []
+        try:
+            for output in saved:
+                assets += _store_output(generation, client, output)
+        except BaseException:
+            _delete_files(assets)
+            raise
+    if not assets:
         raise comfy.ComfyExecutionError(
             None, None, "NoOutput", "The workflow finished without producing an image."
         )
     finished = timezone.now()
-    completed = generation_transition(
-        generation=generation,
-        to=Status.COMPLETED,
-        expect_attempt=attempt,
-        message=f"{len(stored)} output(s) stored.",
-        data={"outputs": [asset.file.name for asset in stored]},
-        progress=100,
-        progress_message="Done",
-        completed_at=finished,
-        duration_ms=int((finished - generation.started_at).total_seconds() * 1000),
-        error_code="",
-        error_message="",
-    )
-    if not completed:
-        raise _Abandon()
+    # One transaction, one commit: the step event, the outputs, the status
+    # and the notification stand or fall together.
+    with transaction.atomic():
+        GenerationEvent.objects.bulk_create([executed])
+        Asset.objects.bulk_create(assets)
+        completed = generation_transition(
+            generation=generation,
+            to=Status.COMPLETED,
+            expect_attempt=attempt,
+            message=f"{len(saved)} output(s) stored.",
+            data={"outputs": [a.file.name for a in assets if a.kind == Asset.Kind.OUTPUT]},
+            progress=100,
+            progress_message="Done",
+            completed_at=finished,
+            duration_ms=int((finished - generation.started_at).total_seconds() * 1000),
+            error_code="",
+            error_message="",
+        )
+        if not completed:
+            # Cancelled, or another attempt owns the job now: roll back and
+            # remove only the files this attempt stored.
+            _delete_files(assets)
+            raise _Abandon()
+        usage_record_outcome(generation_id=generation.id, status=Status.COMPLETED)
+        generation_on_finished(generation=generation)
     logger.info("job completed", extra=_log_context(generation, attempt))
     server_record_health(server=server, ok=True)
     cache.set(
@@ -284,12 +303,13 @@ def _run_on_server(generation: Generation, server: ComfyServer, attempt: int) ->
         {"status": Status.COMPLETED, "progress": 100, "message": "Done"},
         timeout=3600,
     )
-    generation_notify_finished(generation=generation)
 
 
 def _store_output(
     generation: Generation, client: comfy.ComfyUIClient, output: comfy.OutputImage
-) -> Asset:
+) -> list[Asset]:
+    """Download one output and store it with a thumbnail; returns the two
+    (unsaved) asset rows."""
     # Spooled: small outputs stay in memory, big ones go to disk, so a
     # worker's memory does not grow with the image size.
     with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as buffer:
@@ -306,7 +326,7 @@ def _store_output(
         buffer.seek(0)
         key = f"outputs/{generation.user_id}/{generation.id}/{output.node_id}_{output.filename}"
         stored_key = default_storage.save(key, File(buffer, name=output.filename))
-    asset = Asset.objects.create(
+    asset = Asset(
         user_id=generation.user_id,
         generation=generation,
         kind=Asset.Kind.OUTPUT,
@@ -323,7 +343,7 @@ def _store_output(
         f"outputs/{generation.user_id}/{generation.id}/thumbs/{asset.id}.webp",
         ContentFile(thumbnail),
     )
-    Asset.objects.create(
+    thumb = Asset(
         user_id=generation.user_id,
         generation=generation,
         kind=Asset.Kind.THUMBNAIL,
@@ -334,7 +354,7 @@ def _store_output(
         sha256=hashlib.sha256(thumbnail).hexdigest(),
         comfy_node_id=output.node_id,
     )
-    return asset
+    return [asset, thumb]
 
 
 def _thumbnail(image: Image.Image) -> bytes:
@@ -347,12 +367,24 @@ def _thumbnail(image: Image.Image) -> bytes:
     return out.getvalue()
 
 
-def _drop_outputs(generation: Generation, keep_attempt) -> None:
-    """Delete outputs stored by an earlier, unfinished attempt, so a job
-    ends with exactly one set of outputs."""
-    for asset in generation.assets.exclude(kind=Asset.Kind.INPUT):
+def _delete_files(assets: list[Asset]) -> None:
+    for asset in assets:
         default_storage.delete(asset.file.name)
-        asset.delete()
+
+
+def _drop_outputs(generation: Generation) -> None:
+    """Delete what an unfinished attempt stored (rows and files, including
+    files whose rows were never committed), so a job ends with exactly one
+    set of outputs."""
+    Asset.objects.filter(generation_id=generation.id).exclude(kind=Asset.Kind.INPUT).delete()
+    folder = f"outputs/{generation.user_id}/{generation.id}"
+    for sub in ("", "/thumbs"):
+        try:
+            _, files = default_storage.listdir(folder + sub)
+        except FileNotFoundError:
+            continue
+        for name in files:
+            default_storage.delete(f"{folder}{sub}/{name}")
 
 
 def _retry_or_fail(
@@ -391,7 +423,6 @@ def _retry_or_fail(
 
 
 def _fail(generation: Generation, attempt: int, code: str, message: str, details: dict) -> None:
-    _drop_outputs(generation, keep_attempt=None)
     failed = generation_transition(
         generation=generation,
         to=Status.FAILED,
@@ -404,14 +435,17 @@ def _fail(generation: Generation, attempt: int, code: str, message: str, details
         completed_at=timezone.now(),
     )
     if failed:
+        # Final now, so no other attempt is writing: clear any partial outputs.
+        _drop_outputs(generation)
         logger.info("job failed: %s", code, extra=_log_context(generation, attempt))
+        usage_record_outcome(generation_id=generation.id, status=Status.FAILED)
         generation_emit_refund(generation=generation)
         cache.set(
             progress_cache_key(generation.id),
             {"status": Status.FAILED, "progress": generation.progress, "message": message},
             timeout=3600,
         )
-        generation_notify_finished(generation=generation)
+        generation_on_finished(generation=generation)
 
 
 def _servers_busy() -> bool:

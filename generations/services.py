@@ -62,7 +62,9 @@ def generation_transition(
         allowed_from &= set(expect_status)
     if not allowed_from:
         raise IllegalTransition(f"No job can move to {to!r} from {sorted(expect_status or [])}.")
-    with transaction.atomic():
+    # savepoint=False: inside a caller's transaction this is one more step of
+    # it (no savepoint round trips); alone it is its own transaction.
+    with transaction.atomic(savepoint=False):
         queryset = Generation.objects.select_for_update().filter(id=generation.id)
         current = queryset.values("status", "attempts").first()
         if current is None or current["status"] not in allowed_from:
@@ -162,18 +164,22 @@ def generation_create(
     project=None,
     webhook_url: str = "",
     idempotency_key: str | None = None,
+    idempotency_fingerprint: str = "",
     source_ref: dict | None = None,
     version=None,
 ) -> Generation:
     """Validate everything, store the input, create the job queued, and
     enqueue it once the transaction commits.
 
-    Raises InvalidImage or ParameterValuesError before anything is stored
-    or queued. The graph that will run (parameters and the input's name on
-    the server written in) is snapshotted on the job, so the result can be
+    Raises InvalidImage, ParameterValuesError, or billing's QuotaExceeded /
+    RateLimited before anything is stored or queued. The job's credits are
+    reserved in the same transaction that creates it. The graph that will
+    run (parameters and the input's name on the server written in) is
+    snapshotted on the job, so the result can be
     reproduced even if the workflow changes later.
     """
-    # Imported here: workflows is a sibling app we call through its modules.
+    # Imported here: sibling apps, called through their modules.
+    from billing.services import usage_reserve
     from workflows.parameters import graph_compile, parameters_resolve
     from workflows.selectors import workflow_version_get
     from workflows.services import project_record_generation, workflow_record_use
@@ -203,10 +209,13 @@ def generation_create(
         image_name=comfy_name,
     )
     key = f"uploads/{user.id}/{generation_id}/input.{info.extension}"
-    # The file is written before the row: a crash in between leaves an
-    # unreferenced upload (removed by retention), never a job without input.
-    stored_key = default_storage.save(key, ContentFile(image))
     with transaction.atomic():
+        # First the money (locks the user's balance row, so concurrent jobs
+        # of one user queue here): a refused job stores nothing.
+        usage_reserve(user=user, credits=workflow.estimated_credits, generation_id=generation_id)
+        # The file before the row: a crash in between leaves an unreferenced
+        # upload (removed by retention), never a job without its input.
+        stored_key = default_storage.save(key, ContentFile(image))
         generation = Generation.objects.create(
             id=generation_id,
             user=user,
@@ -220,6 +229,7 @@ def generation_create(
             source_ref=source_ref or {},
             webhook_url=webhook_url,
             idempotency_key=idempotency_key,
+            idempotency_fingerprint=idempotency_fingerprint,
             credits_used=workflow.estimated_credits,
         )
         Asset.objects.create(
@@ -268,10 +278,7 @@ def generation_cancel(*, generation: Generation, reason: str = "Cancelled by the
     ):
         return False
     generation_emit_refund(generation=generation)
-    # Imported here: notifications imports this module.
-    from generations.notifications import generation_notify_finished
-
-    generation_notify_finished(generation=generation)
+    generation_on_finished(generation=generation)
     if was_processing and generation.server_id and generation.comfy_prompt_id:
         from generations.pipeline import comfy_stop_prompt
 
@@ -291,6 +298,9 @@ def generation_emit_refund(*, generation: Generation) -> bool:
     ).update(refunded_at=timezone.now())
     if not claimed:
         return False
+    from billing.services import usage_refund
+
+    usage_refund(generation_id=generation.id)
     generation_event_add(
         generation=generation,
         kind="refund",
@@ -364,3 +374,22 @@ def generation_annotate(
     if fields:
         generation.save(update_fields=fields)
     return generation
+
+
+def generation_on_finished(*, generation: Generation) -> None:
+    """What happens once a job is final (completed, failed or cancelled):
+    the user is notified, and a job from a watched folder is handed back to
+    its source (the result uploaded, or the failure recorded). Safe to call
+    more than once; effects run after the caller's transaction commits."""
+    # Imported here: notifications imports this module.
+    from generations.notifications import generation_notify_finished
+
+    generation_notify_finished(generation=generation)
+    if generation.source in (Generation.Source.DRIVE, Generation.Source.INBOX):
+        from celery import current_app
+
+        # By name: the drive app builds on this one, not the other way round.
+        job_id = str(generation.id)
+        transaction.on_commit(
+            lambda: current_app.send_task("drive.tasks.delivery_run", args=[job_id])
+        )

@@ -11,6 +11,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from billing.services import QuotaExceeded, RateLimited
 from generations import selectors, services
 from generations.files import asset_from_token, asset_url
 from generations.images import InvalidImage
@@ -25,10 +26,22 @@ Status = Generation.Status
 
 @login_required
 def dashboard(request):
+    # The dashboard gathers what the other apps say about this user.
+    from billing.selectors import billing_me
+    from drive.selectors import connection_alerts
+
     recent = list(selectors.generation_list(user=request.user)[:10])
     _attach_urls(recent)
-    counts = selectors.generation_counts(user=request.user)
-    return render(request, "generations/dashboard.html", {"recent": recent, "counts": counts})
+    return render(
+        request,
+        "generations/dashboard.html",
+        {
+            "recent": recent,
+            "counts": selectors.generation_counts(user=request.user),
+            "quota": billing_me(user=request.user),
+            "drive_alerts": connection_alerts(user=request.user),
+        },
+    )
 
 
 @login_required
@@ -64,6 +77,8 @@ def generation_create(request):
                 for name, errors in exc.errors.items():
                     for error in errors:
                         form.add_error(name if name in form.fields else None, error)
+            except (QuotaExceeded, RateLimited) as exc:
+                form.add_error(None, exc.message)
             else:
                 messages.success(request, f"Your {workflow.name} job is queued.")
                 return redirect("generations:detail", generation_id=generation.id)

@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from workflows import selectors, services
@@ -29,15 +29,6 @@ PAGE_SIZE = 24
 def _add_service_errors(form, exc: ValidationError) -> None:
     for field, errors in exc.message_dict.items():
         form.add_error(field if field in form.fields else None, errors)
-
-
-def _run_url() -> str | None:
-    # The engine issue adds `generations:create`; until then the run form
-    # renders with its button disabled.
-    try:
-        return reverse("generations:create")
-    except NoReverseMatch:
-        return None
 
 
 # --- workflows ----------------------------------------------------------------
@@ -271,7 +262,7 @@ def workflow_run(request, workflow_id):
     return render(
         request,
         "workflows/run.html",
-        {"workflow": workflow, "form": form, "run_url": _run_url()},
+        {"workflow": workflow, "form": form, "run_url": reverse("generations:create")},
     )
 
 

@@ -58,7 +58,7 @@ def test_each_preset_runs_to_a_stored_output_of_the_right_size(
     assert (output.width, output.height) == size
     assert job.assets.filter(kind=Asset.Kind.THUMBNAIL).count() == 1
     kinds = list(job.events.values_list("kind", flat=True))
-    assert kinds == ["created", "started", "uploaded", "executed", "completed", "notified"]
+    assert kinds == ["created", "started", "executed", "completed", "notified"]
 
 
 def test_an_execution_error_fails_at_once_with_the_node(presets, comfy_dev_server, start_worker):

@@ -102,17 +102,6 @@ def test_run_form_posts_to_the_engine(client, alice):
     assert 'type="file"' in html and 'name="input_image"' in html
     assert f'action="{reverse("generations:create")}"' in html
     assert f'name="workflow" value="{preset.id}"' in html
-    assert "not available yet" not in html
-
-
-@pytest.mark.django_db
-@pytest.mark.urls("tests.workflows.urls_before_engine")
-def test_run_button_is_disabled_with_a_note_without_the_engine(client, alice):
-    preset = preset_get(slug="portrait_pro")
-    client.force_login(alice)
-    html = client.get(reverse("workflows:run", kwargs={"workflow_id": preset.id})).content.decode()
-    assert 'name="softening"' in html
-    assert "disabled" in html and "not available yet" in html
 
 
 @pytest.mark.django_db

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import User
 from billing.services import subscription_start_trial
+from drive.services import inbox_connect
 
 DEMO_EMAIL = "demo@creator.local"
 DEMO_PASSWORD = "creator-demo-1234"
@@ -30,8 +31,14 @@ class Command(BaseCommand):
             user=user, email=DEMO_EMAIL, defaults={"verified": True, "primary": True}
         )
         subscription_start_trial(user=user)
+        # The embedded default's watched folder: drop images in ./inbox.
+        connection = inbox_connect(user=user)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo login: {DEMO_EMAIL} / {DEMO_PASSWORD} (also admin at /admin/)"
             )
+        )
+        self.stdout.write(
+            f"Watched folder: drop images into {connection.folder_id}; "
+            "results appear in its processed/ subfolder."
         )

@@ -1,0 +1,42 @@
+"""Reads for the Drive pages, always scoped to the user asking."""
+
+from django.db.models import QuerySet
+
+from drive.models import PollRecord, SourceConnection, SourceFile
+
+
+def connection_list(*, user) -> list[SourceConnection]:
+    return list(SourceConnection.objects.filter(user=user).order_by("kind"))
+
+
+def connection_get(*, user, kind: str) -> SourceConnection | None:
+    return SourceConnection.objects.filter(user=user, kind=kind).first()
+
+
+def connection_alerts(*, user) -> list[SourceConnection]:
+    """Connections the user must act on (revoked grants), for a dashboard banner."""
+    return list(
+        SourceConnection.objects.filter(
+            user=user, state=SourceConnection.State.DISCONNECTED, kind=SourceConnection.Kind.DRIVE
+        ).exclude(state_message__in=["", "You disconnected this source."])
+    )
+
+
+def poll_list(*, connection: SourceConnection, limit: int = 10) -> QuerySet[PollRecord]:
+    return PollRecord.objects.filter(connection=connection).order_by("-started_at")[:limit]
+
+
+def source_file_problems(*, connection: SourceConnection, limit: int = 20) -> QuerySet[SourceFile]:
+    """Skipped and failed files, newest first, with the reason to show."""
+    return SourceFile.objects.filter(
+        connection=connection, status__in=[SourceFile.Status.SKIPPED, SourceFile.Status.FAILED]
+    ).order_by("-id")[:limit]
+
+
+def source_file_jobs(*, connection: SourceConnection, limit: int = 20) -> QuerySet[SourceFile]:
+    """Files that became jobs, newest first, with their job."""
+    return (
+        SourceFile.objects.filter(connection=connection, generation__isnull=False)
+        .select_related("generation")
+        .order_by("-id")[:limit]
+    )

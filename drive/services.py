@@ -1,0 +1,930 @@
+"""Watched folders: connect a source, choose a folder, poll it, turn new
+files into jobs, and deliver the results back.
+
+Everything here talks to a `drive.sources.Source`, never to Google or the
+file system directly, so Drive and the local inbox follow one flow:
+
+    polls_enqueue_due  (beat)  -> claims due connections, enqueues polls
+    connection_poll            -> detect, record SourceFile rows, advance the
+                                  cursor, download each file, create a job
+    delivery_run (job final)   -> upload the output, record where it went
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import tempfile
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Case, Q, Value, When
+from django.db.models.functions import Cast
+from django.http import Http404
+from django.utils import timezone
+
+from drive import drive_client as dc
+from drive import sources
+from drive.models import PollRecord, SourceConnection, SourceFile
+from generations.images import ACCEPTED_TEXT, InvalidImage
+
+logger = logging.getLogger(__name__)
+Kind = SourceConnection.Kind
+State = SourceConnection.State
+FileStatus = SourceFile.Status
+
+DRIVE_SCOPE_DEFAULT = "https://www.googleapis.com/auth/drive"
+DRIVE_SCOPE_MISSING = (
+    "Google Drive access was not granted, so Creator cannot watch your folders. "
+    "Connect again and keep the box “See, edit, create and delete all your Google Drive "
+    "files” ticked."
+)
+
+
+class ConnectError(ValueError):
+    """A connect or folder choice that cannot be done; str() is for people."""
+
+
+class DeliveryRetry(Exception):
+    """Delivery hit a temporary error; the task retries after `countdown` s."""
+
+    def __init__(self, message: str, countdown: float):
+        super().__init__(message)
+        self.countdown = countdown
+
+
+def _setting(name: str, default):
+    return getattr(settings, name, default)
+
+
+def drive_scopes() -> list[str]:
+    value = _setting("DRIVE_SCOPES", [DRIVE_SCOPE_DEFAULT])
+    return value.split(",") if isinstance(value, str) else list(value)
+
+
+# --- building sources -------------------------------------------------------------
+
+
+def google_app_credentials() -> tuple[str, str]:
+    """(client id, secret) of the Google OAuth app: settings, else allauth's SocialApp."""
+    client_id = _setting("GOOGLE_CLIENT_ID", "")
+    secret = _setting("GOOGLE_CLIENT_SECRET", "")
+    if not client_id:
+        # Credentials may live in allauth's SocialApp (entered in the admin) instead.
+        from allauth.socialaccount.models import SocialApp
+
+        app = SocialApp.objects.filter(provider="google").first()
+        if app is not None:
+            client_id, secret = app.client_id, app.secret
+    return client_id, secret
+
+
+def drive_client_for(connection: SourceConnection) -> dc.DriveClient:
+    client_id, secret = google_app_credentials()
+    expiry = connection.token_expires_at
+    return dc.DriveClient(
+        access_token=connection.access_token,
+        refresh_token=connection.refresh_token,
+        # google-auth compares naive UTC datetimes.
+        expiry=expiry.astimezone(UTC).replace(tzinfo=None) if expiry else None,
+        client_id=client_id,
+        client_secret=secret,
+        api_root=_setting("DRIVE_API_ENDPOINT", "") or dc.GOOGLE_API_ROOT,
+        token_uri=_setting("GOOGLE_TOKEN_URI", "") or dc.GOOGLE_TOKEN_URI,
+        revoke_uri=_setting("GOOGLE_REVOKE_URI", "") or dc.GOOGLE_REVOKE_URI,
+        timeout=_setting("DRIVE_TIMEOUT_SECONDS", 30),
+        retry_delay=_setting("DRIVE_RETRY_DELAY_SECONDS", 0.5),
+    )
+
+
+def source_for(connection: SourceConnection) -> sources.Source:
+    if connection.kind == Kind.INBOX:
+        return sources.LocalInboxSource(
+            Path(connection.inbox_path), stable_seconds=_setting("INBOX_STABLE_SECONDS", 2.0)
+        )
+    return sources.GoogleDriveSource(drive_client_for(connection))
+
+
+def _store_refreshed_tokens(connection: SourceConnection, source: sources.Source) -> None:
+    """Persist an access token google-auth refreshed during the calls (encrypted)."""
+    client = getattr(source, "client", None)
+    if client is None or not client.tokens_changed:
+        return
+    tokens = client.tokens
+    connection.access_token = tokens.access_token
+    connection.token_expires_at = tokens.expiry.replace(tzinfo=UTC) if tokens.expiry else None
+    fields = {
+        "access_token_encrypted": connection.access_token_encrypted,
+        "token_expires_at": connection.token_expires_at,
+    }
+    if tokens.refresh_token and tokens.refresh_token != connection.refresh_token:
+        connection.refresh_token = tokens.refresh_token
+        fields["refresh_token_encrypted"] = connection.refresh_token_encrypted
+    SourceConnection.objects.filter(id=connection.id).update(**fields)
+    client.tokens_stored()
+
+
+# --- connecting --------------------------------------------------------------------
+
+
+def inbox_connect(
+    *, user, path: str | Path | None = None, preset_slug: str = ""
+) -> SourceConnection:
+    """Watch a local folder for `user` (idempotent). The folder and its
+    `processed/` subfolder are created; results land in the latter.
+    Raises ConnectError if the folder cannot be created."""
+    root = Path(path or _setting("INBOX_DIR", Path("inbox"))).expanduser().resolve()
+    source = sources.LocalInboxSource(root)
+    try:
+        folder = source.folder(".")
+        output = source.output_folder_ensure(parent_id=".", name=source.OUTPUT_DIR)
+    except OSError as exc:
+        raise ConnectError(f"Creator cannot use {root} as the inbox: {exc.strerror}.") from exc
+    connection, _ = SourceConnection.objects.update_or_create(
+        user=user,
+        kind=Kind.INBOX,
+        defaults={
+            "inbox_path": str(root),
+            "state": State.CONNECTED,
+            "state_message": "",
+            "folder_id": folder.id,
+            "folder_name": str(root),
+            "output_folder_id": output.id,
+            "output_folder_name": output.name,
+            "output_folder_link": output.link,
+            "next_poll_at": timezone.now(),
+            **({"preset_slug": preset_slug} if preset_slug else {}),
+        },
+    )
+    return connection
+
+
+def drive_connect(
+    *,
+    user,
+    access_token: str,
+    refresh_token: str,
+    expires_at: datetime | None,
+    scopes: list[str] | None = None,
+    account_email: str = "",
+) -> SourceConnection:
+    """Store the tokens of a Google grant on the user's Drive connection
+    (encrypted). Raises ConnectError when the Drive scope was not granted
+    (the user unticked it) or there is no refresh token."""
+    needed = set(drive_scopes())
+    if scopes is not None and not needed <= set(scopes):
+        raise ConnectError(DRIVE_SCOPE_MISSING)
+    connection = SourceConnection.objects.filter(user=user, kind=Kind.DRIVE).first()
+    if not refresh_token and (connection is None or not connection.refresh_token_encrypted):
+        raise ConnectError(
+            "Google did not give Creator offline access, which it needs to watch your folder "
+            "while you are away. Connect again and approve access."
+        )
+    connection = connection or SourceConnection(user=user, kind=Kind.DRIVE)
+    connection.access_token = access_token
+    if refresh_token:
+        connection.refresh_token = refresh_token
+    connection.token_expires_at = expires_at
+    connection.scopes = " ".join(scopes or sorted(needed))[:1000]
+    connection.account_email = account_email or connection.account_email
+    connection.state = State.CONNECTED
+    connection.state_message = ""
+    connection.consecutive_failures = 0
+    connection.next_poll_at = timezone.now()
+    connection.save()
+    # Google lets people untick the Drive box on the consent screen; the
+    # grant then works for sign-in but every Drive call is refused. Find out
+    # now, with the cheapest call, rather than at the first poll.
+    source = source_for(connection)
+    try:
+        source.detect(folder_id="", cursor="", limit=1)
+    except sources.SourceForbidden as exc:
+        connection_disconnect(connection=connection)
+        SourceConnection.objects.filter(id=connection.id).update(state_message=DRIVE_SCOPE_MISSING)
+        raise ConnectError(DRIVE_SCOPE_MISSING) from exc
+    except sources.SourceRevoked as exc:
+        connection_mark_revoked(connection=connection, message=exc.message)
+        raise ConnectError(exc.message) from exc
+    except sources.SourceError:
+        pass  # temporary: the first poll will tell
+    finally:
+        _store_refreshed_tokens(connection, source)
+    return connection
+
+
+def connection_disconnect(*, connection: SourceConnection) -> SourceConnection:
+    """Stop watching. For Drive, the grant is revoked at Google (best
+    effort) and the tokens are deleted here either way."""
+    if connection.kind == Kind.DRIVE and connection.refresh_token_encrypted:
+        try:
+            drive_client_for(connection).revoke()
+        except dc.DriveError as exc:
+            logger.warning("drive connection %s: revoke failed: %s", connection.id, exc)
+    SourceConnection.objects.filter(id=connection.id).update(
+        state=State.DISCONNECTED,
+        state_message="You disconnected this source.",
+        access_token_encrypted="",
+        refresh_token_encrypted="",
+        token_expires_at=None,
+        poll_claim=None,
+        poll_claimed_until=None,
+    )
+    connection.refresh_from_db()
+    return connection
+
+
+def connection_choose_folder(
+    *, connection: SourceConnection, folder_id: str, output_folder_name: str = ""
+) -> SourceConnection:
+    """Watch `folder_id` from now on and create its output subfolder.
+    Files already in the folder are not processed; new and changed ones are.
+    Raises ConnectError if the folder is not one of the user's."""
+    if connection.state != State.CONNECTED:
+        raise ConnectError("Connect the source again before choosing a folder.")
+    source = source_for(connection)
+    name = sources.safe_name(output_folder_name or connection.output_folder_name or "Processed")
+    try:
+        folder = source.folder(folder_id)
+        output = source.output_folder_ensure(parent_id=folder.id, name=name)
+        start = source.detect(folder_id=folder.id, cursor="", limit=1)
+    except (sources.SourceNotFound, sources.SourceForbidden) as exc:
+        raise ConnectError(
+            "That folder does not exist in your Google Drive, or you cannot open it. "
+            "Choose one of the folders listed."
+        ) from exc
+    except sources.SourceRevoked as exc:
+        connection_mark_revoked(connection=connection, message=exc.message)
+        raise ConnectError(exc.message) from exc
+    except sources.SourceError as exc:
+        raise ConnectError(f"{exc.message} Try again in a minute.") from exc
+    finally:
+        _store_refreshed_tokens(connection, source)
+    now = timezone.now()
+    connection.folder_id = folder.id
+    connection.folder_name = folder.name[:500]
+    connection.folder_link = folder.link[:1000]
+    connection.output_folder_id = output.id
+    connection.output_folder_name = output.name[:200]
+    connection.output_folder_link = output.link[:1000]
+    connection.cursor = start.cursor if connection.kind == Kind.DRIVE else ""
+    connection.watch_started_at = now
+    connection.last_reconciled_at = now
+    connection.next_poll_at = now
+    # A poll running now read the old folder: dropping its claim fences it
+    # off, so it cannot write the old folder's cursor over the new one.
+    connection.poll_claim = None
+    connection.poll_claimed_until = None
+    connection.idle_polls = 0
+    connection.save()
+    return connection
+
+
+def connection_folders(
+    *, connection: SourceConnection, parent_id: str | None = None
+) -> list[sources.Folder]:
+    """Sub-folders for the folder browser. Raises sources.SourceError."""
+    source = source_for(connection)
+    try:
+        return source.folders(parent_id)
+    except sources.SourceRevoked as exc:
+        connection_mark_revoked(connection=connection, message=exc.message)
+        raise
+    finally:
+        _store_refreshed_tokens(connection, source)
+
+
+def connection_set_preset(*, connection: SourceConnection, preset_slug: str) -> SourceConnection:
+    """Process this source's images with `preset_slug` (blank: the user's default)."""
+    if preset_slug:
+        from workflows.selectors import workflow_get_for_user
+
+        try:
+            workflow_get_for_user(user=connection.user, id_or_slug=preset_slug)
+        except Http404 as exc:
+            raise ConnectError("That preset does not exist. Choose one from the list.") from exc
+    connection.preset_slug = preset_slug
+    connection.save(update_fields=["preset_slug", "updated_at"])
+    return connection
+
+
+def connection_mark_revoked(*, connection: SourceConnection, message: str) -> None:
+    """The grant is gone: stop polling, drop the tokens and tell the user once."""
+    changed = SourceConnection.objects.filter(id=connection.id, state=State.CONNECTED).update(
+        state=State.DISCONNECTED,
+        state_message=message[:500],
+        access_token_encrypted="",
+        refresh_token_encrypted="",
+        token_expires_at=None,
+    )
+    connection.state = State.DISCONNECTED
+    connection.state_message = message[:500]
+    if changed:
+        user = connection.user
+        send_mail(
+            subject=f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}Reconnect Google Drive",
+            message=(
+                f"Hello,\n\n{message}\n\nCreator has stopped watching "
+                f"“{connection.folder_name}”. Reconnect here: {settings.SITE_URL}/drive/\n"
+            ),
+            from_email=None,
+            recipient_list=[user.email],
+            fail_silently=True,
+        )
+
+
+# --- polling -----------------------------------------------------------------------
+
+
+def polls_enqueue_due(*, limit: int = 1000) -> int:
+    """Claim connections whose poll is due (one query reads them, one
+    claims them all) and enqueue one poll each once the claim commits."""
+    from drive.tasks import connections_poll as poll_task
+
+    now = timezone.now()
+    claim = uuid.uuid4()
+    with transaction.atomic():
+        ids = list(
+            SourceConnection.objects.select_for_update(skip_locked=True)
+            .filter(state=State.CONNECTED, next_poll_at__lte=now)
+            .exclude(folder_id="")
+            .filter(Q(poll_claimed_until__isnull=True) | Q(poll_claimed_until__lt=now))
+            .order_by("next_poll_at")
+            .values_list("id", flat=True)[:limit]
+        )
+        if not ids:
+            return 0
+        SourceConnection.objects.filter(id__in=ids).update(
+            poll_claim=claim, poll_claimed_until=now + timedelta(seconds=_lease_seconds())
+        )
+
+        def enqueue():
+            # Chunks, not one message per connection: an idle poll costs about
+            # as much as a broker round trip, so a task polls several.
+            size = max(1, _setting("DRIVE_POLL_CHUNK", 20))
+            for start in range(0, len(ids), size):
+                poll_task.apply_async(args=[ids[start : start + size], str(claim)])
+
+        transaction.on_commit(enqueue)
+    return len(ids)
+
+
+def _lease_seconds() -> float:
+    return _setting("DRIVE_POLL_LEASE_SECONDS", 600)
+
+
+def connection_claim(*, connection_id: int) -> uuid.UUID | None:
+    """Claim one connection for a poll right now (the "check now" button and
+    tests). None if a poll of it is running."""
+    now = timezone.now()
+    claim = uuid.uuid4()
+    claimed = (
+        SourceConnection.objects.filter(id=connection_id, state=State.CONNECTED)
+        .filter(Q(poll_claimed_until__isnull=True) | Q(poll_claimed_until__lt=now))
+        .update(poll_claim=claim, poll_claimed_until=now + timedelta(seconds=_lease_seconds()))
+    )
+    return claim if claimed else None
+
+
+def connection_poll(*, connection_id: int, claim: uuid.UUID | str) -> PollRecord | None:
+    """Run one poll of a connection the caller has claimed (see connections_poll)."""
+    records = connections_poll(connection_ids=[connection_id], claim=claim)
+    return records[0] if records else None
+
+
+def connections_poll(*, connection_ids: list[int], claim: uuid.UUID | str) -> list[PollRecord]:
+    """Poll connections the caller has claimed, in turn. Idempotent and
+    fenced: a connection whose claim was taken over is skipped, and a poll
+    that loses its claim midway stops writing.
+
+    Idle polls share their bookkeeping: one query reads the connections, one
+    inserts the poll records, one writes the next schedules, whatever their
+    number; each costs one API call. A single idle poll: three queries."""
+    connections = list(
+        SourceConnection.objects.filter(
+            id__in=connection_ids, poll_claim=claim, state=State.CONNECTED
+        ).order_by("id")
+    )
+    results = []
+    for connection in connections:
+        result = _poll_one(connection, claim)
+        if result is not None:
+            results.append(result)
+    return _finish_polls(results, claim)
+
+
+def _poll_one(connection: SourceConnection, claim) -> tuple | None:
+    started = timezone.now()
+    source = source_for(connection)
+    outcome = _PollOutcome()
+    try:
+        outcome.reconcile = _reconcile_due(connection, started)
+        if connection.has_pending:
+            _ingest_pending(connection, source, outcome)
+        detection = source.detect(
+            folder_id=connection.folder_id, cursor=connection.cursor, limit=_batch_size()
+        )
+        outcome.calls += detection.calls
+        if detection.reset:
+            connection.last_reconciled_at = None  # the next poll lists the folder
+        files = list(detection.files)
+        if outcome.reconcile:
+            files += _reconcile_candidates(connection, source)
+        outcome.more = detection.more
+        if files:
+            if not _record_files(
+                connection, files, cursor=detection.cursor, claim=claim, outcome=outcome
+            ):
+                return None  # another poll took over meanwhile
+            _ingest_pending(connection, source, outcome)
+        else:
+            connection.cursor = detection.cursor
+    except sources.SourceRevoked as exc:
+        outcome.fail(PollRecord.Status.REVOKED, exc.message)
+        connection_mark_revoked(connection=connection, message=exc.message)
+    except sources.SourceRateLimited as exc:
+        outcome.fail(PollRecord.Status.RATE_LIMITED, exc.message, retry_after=exc.retry_after)
+    except sources.SourceError as exc:
+        outcome.fail(PollRecord.Status.ERROR, exc.message)
+    except Exception:
+        # Recorded like any failed poll (and backed off) rather than left
+        # claimed until the lease runs out.
+        logger.exception("connection %s: poll failed", connection.id)
+        outcome.fail(PollRecord.Status.ERROR, "Something went wrong on our side; we will retry.")
+    finally:
+        _store_refreshed_tokens(connection, source)
+    calls = getattr(getattr(source, "client", None), "calls", outcome.calls)
+    return connection, started, outcome, calls
+
+
+class _PollOutcome:
+    def __init__(self):
+        self.status = PollRecord.Status.OK
+        self.error = ""
+        self.found = 0
+        self.calls = 0
+        self.more = False
+        self.reconcile = False
+        self.retry_after: float | None = None
+
+    def fail(self, status: str, error: str, retry_after: float | None = None) -> None:
+        self.status, self.error, self.retry_after = status, error, retry_after
+
+
+def _batch_size() -> int:
+    return _setting("DRIVE_POLL_BATCH_SIZE", 50)
+
+
+def _next_poll_delay(connection: SourceConnection, outcome: _PollOutcome) -> tuple[float, int, int]:
+    """(seconds to the next poll, idle polls, consecutive failures)."""
+    if connection.kind == Kind.INBOX:
+        base, fast, slowest = (_setting("INBOX_POLL_SECONDS", 3),) * 3
+    else:
+        base = _setting("DRIVE_POLL_SECONDS", 30)
+        fast = _setting("DRIVE_POLL_FAST_SECONDS", 10)
+        slowest = _setting("DRIVE_POLL_MAX_SECONDS", 300)
+    if outcome.status != PollRecord.Status.OK:
+        failures = connection.consecutive_failures + 1
+        # Exponential back-off with full jitter, never sooner than Retry-After.
+        ceiling = min(base * 2**failures, _setting("DRIVE_BACKOFF_MAX_SECONDS", 3600))
+        delay = max(outcome.retry_after or 0, ceiling * (0.5 + random.random() / 2))  # noqa: S311
+        return delay, connection.idle_polls, failures
+    if outcome.more:
+        return 0, 0, 0  # a batch is waiting: continue at once
+    if outcome.found:
+        return fast, 0, 0
+    idle = connection.idle_polls + 1
+    # Idle folders are polled less and less often, down to `slowest`.
+    return min(base * 2 ** (idle // 20), slowest), idle, 0
+
+
+def _cast_case() -> bool:
+    from django.db import connection
+
+    return connection.features.requires_casted_case_in_updates
+
+
+_SCHEDULE_FIELDS = [
+    "poll_claim",
+    "poll_claimed_until",
+    "next_poll_at",
+    "idle_polls",
+    "consecutive_failures",
+    "last_poll_at",
+    "cursor",
+    "has_pending",
+    "last_activity_at",
+    "last_reconciled_at",
+]
+
+
+def _finish_polls(results: list[tuple], claim) -> list[PollRecord]:
+    """Record the polls and write each connection's next schedule, releasing
+    the claim: two queries for any number of polls. Autocommit, not one
+    transaction: the update is fenced by the claim, so it needs none."""
+    if not results:
+        return []
+    now = timezone.now()
+    records = []
+    for connection, started, outcome, calls in results:
+        ok = outcome.status == PollRecord.Status.OK
+        delay, idle, failures = _next_poll_delay(connection, outcome)
+        records.append(
+            PollRecord(
+                connection_id=connection.id,
+                started_at=started,
+                finished_at=now,
+                status=outcome.status,
+                reconcile=outcome.reconcile and ok and connection.kind == Kind.DRIVE,
+                files_found=outcome.found,
+                api_calls=calls,
+                error=outcome.error[:2000],
+            )
+        )
+        connection.poll_claim = None
+        connection.poll_claimed_until = None
+        connection.next_poll_at = now + timedelta(seconds=delay)
+        connection.idle_polls = idle
+        connection.consecutive_failures = failures
+        connection.last_poll_at = now
+        if ok and outcome.found:
+            connection.last_activity_at = now
+        if ok and outcome.reconcile:
+            connection.last_reconciled_at = now
+    if len(records) == 1:
+        records[0].save(force_insert=True)
+    else:
+        PollRecord.objects.bulk_create(records)
+    # One UPDATE, fenced by the claim: a connection whose claim changed
+    # meanwhile (taken over, folder changed, disconnected) keeps what it has.
+    # (Not bulk_update: it wraps the statement in a transaction of its own.)
+    connections = [r[0] for r in results]
+    if len(connections) == 1:
+        values = {name: getattr(connections[0], name) for name in _SCHEDULE_FIELDS}
+    else:
+        values = {}
+        for name in _SCHEDULE_FIELDS:
+            field = SourceConnection._meta.get_field(name)
+            whens = [
+                When(pk=c.pk, then=Value(getattr(c, name), output_field=field)) for c in connections
+            ]
+            case = Case(*whens, output_field=field)
+            # PostgreSQL types a CASE of NULLs as text (bulk_update casts too).
+            values[name] = Cast(case, output_field=field) if _cast_case() else case
+    SourceConnection.objects.filter(pk__in=[c.pk for c in connections], poll_claim=claim).update(
+        **values
+    )
+    return records
+
+
+def _reconcile_due(connection: SourceConnection, now) -> bool:
+    """Hourly: Drive lists the folder (the change feed may miss something);
+    every kind prunes its old poll records (the inbox polls every few seconds)."""
+    every = timedelta(seconds=_setting("DRIVE_RECONCILE_SECONDS", 3600))
+    return connection.last_reconciled_at is None or connection.last_reconciled_at + every <= now
+
+
+def _reconcile_candidates(connection, source) -> list[sources.RemoteFile]:
+    """Prune old poll records, and for Drive return the files in the folder
+    new or changed since watching started (recording dedupes them). The inbox
+    needs no listing: every poll lists it, and only settled files may pass."""
+    keep_days = _setting("DRIVE_POLL_RECORD_DAYS", 14)
+    PollRecord.objects.filter(
+        connection_id=connection.id, started_at__lt=timezone.now() - timedelta(days=keep_days)
+    ).delete()
+    if connection.kind != Kind.DRIVE:
+        return []
+    since = connection.watch_started_at.timestamp() if connection.watch_started_at else 0
+    return [
+        f
+        for f in source.list_folder(folder_id=connection.folder_id)
+        if not f.ours and (f.modified_at or 0) >= since
+    ]
+
+
+def _skip_reason(remote: sources.RemoteFile) -> tuple[str, str] | None:
+    """Why a file is not even downloaded, from what the source tells us."""
+    max_bytes = _setting("UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
+    is_image = remote.mime_type.startswith("image/") or sources.is_image_name(remote.name)
+    if not is_image:
+        kind = remote.mime_type or "not an image"
+        return "unsupported_type", f"“{remote.name}” is not an image ({kind}). {ACCEPTED_TEXT}"
+    if remote.size is not None and remote.size > max_bytes:
+        return (
+            "file_too_large",
+            f"“{remote.name}” is {remote.size / 1024 / 1024:.0f} MB; the limit is "
+            f"{max_bytes / 1024 / 1024:.0f} MB. Resize or compress it and add it again.",
+        )
+    return None
+
+
+def _record_files(connection, files, *, cursor, claim, outcome: _PollOutcome) -> bool:
+    """Record new file versions and store the cursor in one transaction, so a
+    crash between the two re-reads the changes (deduplicated) instead of
+    losing them. Returns False if this poll lost its claim."""
+    keys = {(f.id, f.version_key) for f in files}
+    with transaction.atomic():
+        # The fence: only the claim holder advances the cursor.
+        locked = (
+            SourceConnection.objects.select_for_update()
+            .filter(id=connection.id, poll_claim=claim)
+            .values_list("id", flat=True)
+            .first()
+        )
+        if locked is None:
+            return False
+        existing = set(
+            SourceFile.objects.filter(
+                connection_id=connection.id, file_id__in=[k[0] for k in keys]
+            ).values_list("file_id", "version_key")
+        )
+        rows, seen = [], set(existing)
+        for remote in files:
+            key = (remote.id, remote.version_key)
+            if key in seen:
+                continue
+            seen.add(key)
+            skip = _skip_reason(remote)
+            rows.append(
+                SourceFile(
+                    connection_id=connection.id,
+                    file_id=remote.id[:1000],
+                    version_key=remote.version_key[:200],
+                    name=remote.name[:500],
+                    mime_type=remote.mime_type[:200],
+                    size=remote.size,
+                    link=(remote.link or source_link(connection, remote.id))[:1000],
+                    status=FileStatus.SKIPPED if skip else FileStatus.DETECTED,
+                    reason_code=skip[0] if skip else "",
+                    message=skip[1] if skip else "",
+                )
+            )
+        SourceFile.objects.bulk_create(rows, ignore_conflicts=True)
+        outcome.found += len(rows)
+        connection.cursor = cursor
+        connection.has_pending = connection.has_pending or any(
+            r.status == FileStatus.DETECTED for r in rows
+        )
+        SourceConnection.objects.filter(id=connection.id).update(
+            cursor=cursor, has_pending=connection.has_pending
+        )
+    return True
+
+
+def source_link(connection: SourceConnection, file_id: str) -> str:
+    if connection.kind == Kind.DRIVE:
+        return f"https://drive.google.com/open?id={file_id}"
+    return str(Path(connection.inbox_path) / file_id)
+
+
+def _ingest_pending(connection, source, outcome: _PollOutcome) -> None:
+    """Turn recorded files into jobs, oldest first, at most one batch. A
+    temporary source error stops here; the rest waits for the next poll."""
+    batch = list(
+        SourceFile.objects.filter(connection_id=connection.id, status=FileStatus.DETECTED).order_by(
+            "id"
+        )[: _batch_size() + 1]
+    )
+    workflow = None
+    for row in batch[: _batch_size()]:
+        if workflow is None:
+            workflow = _workflow_for(connection)
+            if workflow is None:
+                slug = connection.preset_slug or connection.user.default_preset
+                SourceFile.objects.filter(id=row.id).update(
+                    status=FileStatus.FAILED,
+                    reason_code="no_preset",
+                    message=f"The preset “{slug}” no longer exists. "
+                    "Choose another preset on the Drive page.",
+                )
+                continue
+        _ingest_one(connection, source, row, workflow)
+    connection.has_pending = len(batch) > _batch_size()
+    if connection.has_pending:
+        outcome.more = True
+
+
+def _workflow_for(connection):
+    from workflows.selectors import workflow_get_for_user
+
+    slug = connection.preset_slug or connection.user.default_preset
+    try:
+        return workflow_get_for_user(user=connection.user, id_or_slug=slug)
+    except Http404:
+        return None
+
+
+def _ingest_one(connection, source, row: SourceFile, workflow) -> None:
+    from generations.services import generation_create
+
+    max_bytes = _setting("UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
+    remote = sources.RemoteFile(
+        id=row.file_id, name=row.name, version_key=row.version_key, size=row.size
+    )
+    # Downloaded to a temporary file outside any transaction: it can be slow.
+    with tempfile.TemporaryFile() as buffer:
+        try:
+            source.download(remote, buffer, max_bytes=max_bytes)
+        except sources.SourceNotFound:
+            SourceFile.objects.filter(id=row.id).update(
+                status=FileStatus.FAILED,
+                reason_code="file_gone",
+                message=f"“{row.name}” was deleted or moved before Creator could download it, "
+                "so it was not processed. Add it again to process it.",
+            )
+            return
+        except ValueError:
+            SourceFile.objects.filter(id=row.id).update(
+                status=FileStatus.SKIPPED,
+                reason_code="file_too_large",
+                message=f"“{row.name}” is larger than {max_bytes / 1024 / 1024:.0f} MB. "
+                "Resize or compress it and add it again.",
+            )
+            return
+        buffer.seek(0)
+        source_ref = {
+            "kind": connection.kind,
+            "connection_id": connection.id,
+            "source_file_id": row.id,
+            "file_id": row.file_id,
+            "name": row.name,
+            "version": row.version_key,
+            "link": row.link,
+        }
+        try:
+            with transaction.atomic():
+                claimed = SourceFile.objects.filter(id=row.id, status=FileStatus.DETECTED).update(
+                    status=FileStatus.QUEUED
+                )
+                if not claimed:
+                    return
+                generation = generation_create(
+                    user=connection.user,
+                    workflow=workflow,
+                    image=buffer,
+                    image_name=row.name,
+                    source=connection.kind,
+                    source_ref=source_ref,
+                )
+                SourceFile.objects.filter(id=row.id).update(generation=generation)
+        except InvalidImage as exc:
+            SourceFile.objects.filter(id=row.id).update(
+                status=FileStatus.SKIPPED, reason_code=exc.code, message=exc.message
+            )
+        except Exception as exc:
+            logger.exception("source file %s: could not create a job", row.id)
+            SourceFile.objects.filter(id=row.id).update(
+                status=FileStatus.FAILED,
+                reason_code="job_not_created",
+                message=f"“{row.name}” could not be queued: {exc}",
+            )
+
+
+# --- delivery ----------------------------------------------------------------------
+
+
+def output_name(*, original: str, preset: str, extension: str) -> str:
+    """`<original name>_<preset>.<ext>`, safe for any file system."""
+    stem = Path(sources.safe_name(original)).stem or "image"
+    return sources.safe_name(f"{stem}_{preset}.{extension.lstrip('.')}")
+
+
+def delivery_run(*, generation_id) -> SourceFile | None:
+    """Put a finished job's output into the source's output folder, once.
+
+    Idempotent: a delivered file is never uploaded again, a concurrent
+    delivery is refused by a conditional update, and an upload that
+    succeeded just before a crash is found by its tag instead of repeated.
+    Raises DeliveryRetry on a temporary source error."""
+    from generations.models import Asset, Generation
+
+    row = (
+        SourceFile.objects.select_related("connection", "connection__user", "generation")
+        .filter(generation_id=generation_id)
+        .first()
+    )
+    if row is None or row.delivered_at is not None or row.generation is None:
+        return row
+    generation = row.generation
+    if generation.status != Generation.Status.COMPLETED:
+        if generation.is_final:
+            SourceFile.objects.filter(id=row.id, delivered_at__isnull=True).update(
+                status=FileStatus.FAILED,
+                reason_code=generation.error_code or generation.status,
+                message=generation.error_message or f"The job was {generation.status}.",
+            )
+        return row
+    now = timezone.now()
+    lease = timedelta(seconds=_setting("DRIVE_DELIVERY_LEASE_SECONDS", 600))
+    claimed = (
+        SourceFile.objects.filter(id=row.id, delivered_at__isnull=True)
+        .filter(Q(delivery_started_at__isnull=True) | Q(delivery_started_at__lt=now - lease))
+        .update(delivery_started_at=now)
+    )
+    if not claimed:
+        return row
+    connection = row.connection
+    output = generation.assets.filter(kind=Asset.Kind.OUTPUT).order_by("created_at").first()
+    if output is None:
+        SourceFile.objects.filter(id=row.id).update(
+            status=FileStatus.FAILED, reason_code="no_output", message="The job produced no image."
+        )
+        return row
+    if connection.state != State.CONNECTED:
+        SourceFile.objects.filter(id=row.id).update(
+            status=FileStatus.FAILED,
+            reason_code="disconnected",
+            message="The result is ready in Creator but could not be put in your folder: "
+            "the source is disconnected.",
+            delivery_started_at=None,
+        )
+        return row
+    preset = generation.workflow.slug if generation.workflow else "result"
+    extension = Path(output.file.name).suffix or ".png"
+    name = output_name(original=row.name, preset=preset, extension=extension)
+    source = source_for(connection)
+    try:
+        remote = _upload(connection, source, output, name, tag=f"sf{row.id}")
+    except sources.SourceRevoked as exc:
+        connection_mark_revoked(connection=connection, message=exc.message)
+        SourceFile.objects.filter(id=row.id).update(
+            status=FileStatus.FAILED, reason_code="revoked", message=exc.message
+        )
+        return row
+    except (sources.SourceRateLimited, sources.SourceUnavailable) as exc:
+        SourceFile.objects.filter(id=row.id).update(delivery_started_at=None)
+        countdown = getattr(exc, "retry_after", None) or 30
+        raise DeliveryRetry(exc.message, countdown) from exc
+    except sources.SourceError as exc:
+        SourceFile.objects.filter(id=row.id).update(
+            status=FileStatus.FAILED, reason_code="delivery_failed", message=exc.message
+        )
+        return row
+    finally:
+        _store_refreshed_tokens(connection, source)
+    link = remote.link or source_link(connection, remote.id)
+    SourceFile.objects.filter(id=row.id).update(
+        status=FileStatus.DELIVERED,
+        output_file_id=remote.id[:1000],
+        output_name=remote.name[:500],
+        output_link=link[:1000],
+        delivered_at=timezone.now(),
+    )
+    # The job records where its result went. (generations has no service
+    # for source_ref yet; this is the only write drive makes to a job.)
+    Generation.objects.filter(id=generation.id).update(
+        source_ref={
+            **generation.source_ref,
+            "output_file_id": remote.id,
+            "output_name": remote.name,
+            "output_link": link,
+            "output_folder_id": connection.output_folder_id,
+        }
+    )
+    row.refresh_from_db()
+    return row
+
+
+def _upload(connection, source, asset, name: str, *, tag: str) -> sources.RemoteFile:
+    def attempt(folder_id: str) -> sources.RemoteFile:
+        with asset.file.open("rb") as stream:
+            return source.upload(
+                folder_id=folder_id,
+                name=name,
+                stream=stream,
+                size=asset.size,
+                mime_type=asset.content_type,
+                tag=tag,
+            )
+
+    try:
+        return attempt(connection.output_folder_id)
+    except sources.SourceNotFound:
+        # The user deleted the output folder: make it again and retry once.
+        folder = source.output_folder_ensure(
+            parent_id=connection.folder_id, name=connection.output_folder_name
+        )
+        SourceConnection.objects.filter(id=connection.id).update(
+            output_folder_id=folder.id, output_folder_link=folder.link[:1000]
+        )
+        connection.output_folder_id = folder.id
+        return attempt(folder.id)
+
+
+def connection_reencrypt_all() -> int:
+    """Re-encrypt every stored token with the newest key; returns rows changed."""
+    from drive.crypto import token_rotate
+
+    changed = 0
+    for connection in SourceConnection.objects.exclude(
+        access_token_encrypted="", refresh_token_encrypted=""
+    ).iterator():
+        SourceConnection.objects.filter(id=connection.id).update(
+            access_token_encrypted=token_rotate(connection.access_token_encrypted),
+            refresh_token_encrypted=token_rotate(connection.refresh_token_encrypted),
+        )
+        changed += 1
+    return changed

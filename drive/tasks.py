@@ -1,0 +1,31 @@
+"""Celery tasks: thin wrappers that take ids and call drive.services."""
+
+from celery import shared_task
+
+from drive import services
+
+
+@shared_task
+def polls_enqueue_due() -> int:
+    return services.polls_enqueue_due()
+
+
+@shared_task(acks_late=True)
+def connection_poll(connection_id: int, claim: str) -> None:
+    services.connection_poll(connection_id=connection_id, claim=claim)
+
+
+@shared_task(acks_late=True)
+def connections_poll(connection_ids: list[int], claim: str) -> None:
+    """Poll several claimed connections in turn (what beat enqueues). A
+    redelivered message is harmless: finished polls released their claim."""
+    services.connections_poll(connection_ids=connection_ids, claim=claim)
+
+
+@shared_task(bind=True, acks_late=True, max_retries=10)
+def delivery_run(self, generation_id: str) -> None:
+    """Called by the pipeline when a drive or inbox job reaches a final state."""
+    try:
+        services.delivery_run(generation_id=generation_id)
+    except services.DeliveryRetry as exc:
+        raise self.retry(countdown=exc.countdown) from exc
