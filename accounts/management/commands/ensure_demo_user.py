@@ -39,6 +39,6 @@ class Command(BaseCommand):
             )
         )
         self.stdout.write(
-            f"Watched folder: drop images into {connection.folder_id}; "
-            "results appear in its processed/ subfolder."
+            f"Watched folder: drop images into {settings.INBOX_DIR}; "
+            f"results appear in {settings.INBOX_DIR / 'processed'} (connection {connection.id})."
         )
