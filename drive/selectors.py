@@ -33,6 +33,17 @@ def source_file_problems(*, connection: SourceConnection, limit: int = 20) -> Qu
     ).order_by("-id")[:limit]
 
 
+def source_file_waiting(*, connection: SourceConnection) -> dict:
+    """Files held back because the account cannot take more jobs now (quota
+    or hourly limit): the first in line carries the reason, the rest wait
+    behind it. Zero when nothing is held back."""
+    pending = SourceFile.objects.filter(connection=connection, status=SourceFile.Status.DETECTED)
+    first = pending.order_by("id").first()
+    if first is None or not first.reason_code:
+        return {"count": 0, "message": ""}
+    return {"count": pending.count(), "message": first.message}
+
+
 def source_file_jobs(*, connection: SourceConnection, limit: int = 20) -> QuerySet[SourceFile]:
     """Files that became jobs, newest first, with their job."""
     return (

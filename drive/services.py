@@ -27,6 +27,7 @@ from django.db.models.functions import Cast
 from django.http import Http404
 from django.utils import timezone
 
+from billing.services import QuotaExceeded, RateLimited
 from drive import drive_client as dc
 from drive import sources
 from drive.models import PollRecord, SourceConnection, SourceFile
@@ -701,7 +702,12 @@ def _ingest_pending(connection, source, outcome: _PollOutcome) -> None:
                     "Choose another preset on the Drive page.",
                 )
                 continue
-        _ingest_one(connection, source, row, workflow)
+        if not _ingest_one(connection, source, row, workflow):
+            # The account cannot take more jobs now (quota or hourly limit):
+            # this file and the ones after it wait, in order, for a later poll.
+            connection.has_pending = True
+            outcome.more = True
+            return
     connection.has_pending = len(batch) > _batch_size()
     if connection.has_pending:
         outcome.more = True
@@ -717,7 +723,10 @@ def _workflow_for(connection):
         return None
 
 
-def _ingest_one(connection, source, row: SourceFile, workflow) -> None:
+def _ingest_one(connection, source, row: SourceFile, workflow) -> bool:
+    """Turn one detected file into a job. False when the account cannot take
+    a job now: the file stays detected, with the reason shown, and is tried
+    again on a later poll."""
     from generations.services import generation_create
 
     max_bytes = _setting("UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
@@ -735,7 +744,7 @@ def _ingest_one(connection, source, row: SourceFile, workflow) -> None:
                 message=f"“{row.name}” was deleted or moved before Creator could download it, "
                 "so it was not processed. Add it again to process it.",
             )
-            return
+            return True
         except ValueError:
             SourceFile.objects.filter(id=row.id).update(
                 status=FileStatus.SKIPPED,
@@ -743,7 +752,7 @@ def _ingest_one(connection, source, row: SourceFile, workflow) -> None:
                 message=f"“{row.name}” is larger than {max_bytes / 1024 / 1024:.0f} MB. "
                 "Resize or compress it and add it again.",
             )
-            return
+            return True
         buffer.seek(0)
         source_ref = {
             "kind": connection.kind,
@@ -760,7 +769,7 @@ def _ingest_one(connection, source, row: SourceFile, workflow) -> None:
                     status=FileStatus.QUEUED
                 )
                 if not claimed:
-                    return
+                    return True
                 generation = generation_create(
                     user=connection.user,
                     workflow=workflow,
@@ -770,6 +779,9 @@ def _ingest_one(connection, source, row: SourceFile, workflow) -> None:
                     source_ref=source_ref,
                 )
                 SourceFile.objects.filter(id=row.id).update(generation=generation)
+        except (QuotaExceeded, RateLimited) as exc:
+            SourceFile.objects.filter(id=row.id).update(reason_code=exc.code, message=exc.message)
+            return False
         except InvalidImage as exc:
             SourceFile.objects.filter(id=row.id).update(
                 status=FileStatus.SKIPPED, reason_code=exc.code, message=exc.message
@@ -781,6 +793,7 @@ def _ingest_one(connection, source, row: SourceFile, workflow) -> None:
                 reason_code="job_not_created",
                 message=f"“{row.name}” could not be queued: {exc}",
             )
+    return True
 
 
 # --- delivery ----------------------------------------------------------------------

@@ -52,6 +52,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "connection": c,
             "polls": selectors.poll_list(connection=c),
             "problems": selectors.source_file_problems(connection=c),
+            "waiting": selectors.source_file_waiting(connection=c),
             "jobs": selectors.source_file_jobs(connection=c),
         }
         for c in selectors.connection_list(user=request.user)

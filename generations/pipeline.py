@@ -423,29 +423,33 @@ def _retry_or_fail(
 
 
 def _fail(generation: Generation, attempt: int, code: str, message: str, details: dict) -> None:
-    failed = generation_transition(
-        generation=generation,
-        to=Status.FAILED,
-        expect_attempt=attempt,
-        message=message,
-        data={"code": code},
-        error_code=code,
-        error_message=message,
-        error_details=details,
-        completed_at=timezone.now(),
-    )
+    # One transaction: nobody can see the job failed without its refund,
+    # its usage count and its notification.
+    with transaction.atomic():
+        failed = generation_transition(
+            generation=generation,
+            to=Status.FAILED,
+            expect_attempt=attempt,
+            message=message,
+            data={"code": code},
+            error_code=code,
+            error_message=message,
+            error_details=details,
+            completed_at=timezone.now(),
+        )
+        if failed:
+            usage_record_outcome(generation_id=generation.id, status=Status.FAILED)
+            generation_emit_refund(generation=generation)
+            generation_on_finished(generation=generation)
     if failed:
         # Final now, so no other attempt is writing: clear any partial outputs.
         _drop_outputs(generation)
         logger.info("job failed: %s", code, extra=_log_context(generation, attempt))
-        usage_record_outcome(generation_id=generation.id, status=Status.FAILED)
-        generation_emit_refund(generation=generation)
         cache.set(
             progress_cache_key(generation.id),
             {"status": Status.FAILED, "progress": generation.progress, "message": message},
             timeout=3600,
         )
-        generation_on_finished(generation=generation)
 
 
 def _servers_busy() -> bool:

@@ -270,15 +270,16 @@ def generation_cancel(*, generation: Generation, reason: str = "Cancelled by the
     server's queue if it had not started there). Returns False when the
     job had already finished."""
     was_processing = generation.status == Status.PROCESSING
-    if not generation_transition(
-        generation=generation,
-        to=Status.CANCELLED,
-        message=reason,
-        completed_at=timezone.now(),
-    ):
-        return False
-    generation_emit_refund(generation=generation)
-    generation_on_finished(generation=generation)
+    with transaction.atomic():
+        if not generation_transition(
+            generation=generation,
+            to=Status.CANCELLED,
+            message=reason,
+            completed_at=timezone.now(),
+        ):
+            return False
+        generation_emit_refund(generation=generation)
+        generation_on_finished(generation=generation)
     if was_processing and generation.server_id and generation.comfy_prompt_id:
         from generations.pipeline import comfy_stop_prompt
 

@@ -2,6 +2,8 @@
 
 import pytest
 
+from billing.models import Plan
+from billing.services import credits_grant, subscription_start_trial
 from drive import services
 from drive.models import SourceFile
 from generations.models import Generation
@@ -89,7 +91,9 @@ def test_a_thousand_files_at_once_are_all_recorded_in_order_and_jobs_come_in_bou
     # Every tenth file is an image (a job); the rest are text files, recorded
     # as skipped without a download, so the test stays fast.
     settings.DRIVE_POLL_BATCH_SIZE = 20
-    connection, folder_id = connect_drive(UserFactory(), drive_standin)
+    user = UserFactory()
+    subscription_start_trial(user=user)  # CREATOR: 100 images, 100 jobs an hour
+    connection, folder_id = connect_drive(user, drive_standin)
     image = png_bytes((8, 8))
     ids = [
         drive_standin.add_file(f"img{n:04d}.png", image, folder_id)
@@ -117,3 +121,48 @@ def test_a_thousand_files_at_once_are_all_recorded_in_order_and_jobs_come_in_bou
     )
     assert job_files == ids[::10]
     assert polls <= 12
+
+
+def test_files_beyond_the_quota_wait_in_order_and_none_are_lost(drive_standin, presets, settings):
+    # A FREE account takes 10 images a month and 10 jobs an hour; 15 arrive.
+    connection, folder_id = connect_drive(UserFactory(), drive_standin)
+    image = png_bytes((8, 8))
+    ids = [drive_standin.add_file(f"img{n:02d}.png", image, folder_id) for n in range(15)]
+    for _ in range(3):
+        poll(connection)
+
+    rows = list(SourceFile.objects.order_by("id").values_list("file_id", "status", "reason_code"))
+    assert [file_id for file_id, _, _ in rows] == ids
+    assert [status for _, status, _ in rows] == ["queued"] * 10 + ["detected"] * 5
+    assert rows[10][2] == "rate_limited"  # the reason is shown on the Drive page
+    assert not SourceFile.objects.filter(status="failed").exists()
+
+    # An hour later (here: the hourly limit lifted) the allowance is still used up.
+    Plan.objects.filter(tier="free").update(jobs_per_hour=0)
+    poll(connection)
+    assert Generation.objects.count() == 10
+    assert SourceFile.objects.get(file_id=ids[10]).reason_code == "quota_exceeded"
+
+    # Credits bought: the waiting files go through, in their order.
+    credits_grant(
+        user=connection.user, amount=5, kind="bonus", idempotency_key="t", description="t"
+    )
+    poll(connection)
+    queued = Generation.objects.order_by("created_at").values_list("source_ref__file_id", flat=True)
+    assert list(queued) == ids
+
+
+def test_the_drive_page_says_how_many_files_wait_for_the_quota(
+    client, drive_standin, presets, settings
+):
+    connection, folder_id = connect_drive(UserFactory(), drive_standin)
+    for n in range(12):
+        drive_standin.add_file(f"img{n:02d}.png", png_bytes((8, 8)), folder_id)
+    for _ in range(2):
+        poll(connection)
+    statuses = list(SourceFile.objects.order_by("id").values_list("status", "reason_code"))
+    assert statuses == [("queued", "")] * 10 + [("detected", "rate_limited"), ("detected", "")]
+    client.force_login(connection.user)
+    page = client.get("/drive/").content.decode()
+    assert "2 files waiting." in page
+    assert "jobs an hour" in page  # the hourly-limit sentence from billing
