@@ -5,7 +5,10 @@
 (b) how late a synchronous `POST /generate` answers after its job
     completed (the cost of waiting on the cache instead of the database);
 (c) database connections held while many `generate` requests wait on
-    slow jobs (should stay flat: waiting requests give theirs back).
+    slow jobs (should stay flat: waiting requests give theirs back);
+(d) job-create requests/second and p50/p99 latency under 20 concurrent
+    clients, side by side with a minimal Django view (/health) on the same
+    gunicorn; target: job creation at least 30% of the minimal view's rate.
 
 Same scratch database, broker and development ComfyUI server as `make bench`.
 """
@@ -22,6 +25,36 @@ from bench.__main__ import Proc, _bench_database_url, _free_port, _percentile, _
 N = int(os.environ.get("BENCH_API_REQUESTS", 200))
 N_GENERATE = int(os.environ.get("BENCH_API_GENERATE", 30))
 N_WAITERS = int(os.environ.get("BENCH_API_WAITERS", 8))
+LOAD_CLIENTS = int(os.environ.get("BENCH_API_CLIENTS", 20))
+LOAD_SECONDS = float(os.environ.get("BENCH_API_SECONDS", 10))
+
+
+def _load(make_session, call, *, clients: int, seconds: float) -> tuple[float, list[float], int]:
+    """`clients` threads call `call(session)` back to back for `seconds`.
+    Returns (successful requests per second, latencies in ms, non-2xx count)."""
+    latencies: list[float] = []
+    failures = [0]
+    lock = threading.Lock()
+    sessions = [make_session() for _ in range(clients)]
+    deadline = time.monotonic() + seconds
+
+    def run(session) -> None:
+        while time.monotonic() < deadline:
+            started = time.perf_counter()
+            response = call(session)
+            elapsed = (time.perf_counter() - started) * 1000
+            with lock:
+                if 200 <= response.status_code < 300:
+                    latencies.append(elapsed)
+                else:
+                    failures[0] += 1
+
+    threads = [threading.Thread(target=run, args=(s,)) for s in sessions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return len(latencies) / seconds, latencies, failures[0]
 
 
 def _wait_for_port(port: int, timeout: float = 30) -> None:
@@ -58,6 +91,9 @@ def main() -> None:
     os.environ["MEDIA_ROOT"] = str(tmp / "media")
     os.environ["COMFYUI_URL"] = ""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "creator_site.settings")
+    # The bench measures the server, not the throttles.
+    os.environ["API_RATE_STUDIO"] = "10000000/min"
+    os.environ["API_JOB_RATE_STUDIO"] = "10000000/hour"
 
     import django
 
@@ -91,6 +127,10 @@ def main() -> None:
     user = User.objects.create_user(email=f"bench-{uuid.uuid4().hex[:6]}@example.com")
     # STUDIO limits, and a key per measure: the bench must not meet the throttles.
     Subscription.objects.create(user=user, tier=Tier.STUDIO, status="active")
+    # ... and no quota or hourly limit (a scratch database).
+    from billing.models import Plan
+
+    Plan.objects.filter(tier=Tier.STUDIO).update(monthly_limit=10**9, jobs_per_hour=0)
     base = f"http://127.0.0.1:{web_port}/api/v1"
 
     def session() -> requests.Session:
@@ -202,6 +242,42 @@ def main() -> None:
         )
     )
     worker.stop()
+
+    # (d) throughput under concurrent clients: job creation vs a minimal view.
+    def minimal_session() -> requests.Session:
+        return requests.Session()
+
+    health_rate, health_ms, health_bad = _load(
+        minimal_session,
+        lambda s: s.get(f"http://127.0.0.1:{web_port}/health"),
+        clients=LOAD_CLIENTS,
+        seconds=LOAD_SECONDS,
+    )
+    create_rate, create_ms, create_bad = _load(
+        session,
+        lambda s: s.post(
+            f"{base}/jobs", data={"workflow": "portrait_pro"}, files={"image": ("b.png", small)}
+        ),
+        clients=LOAD_CLIENTS,
+        seconds=LOAD_SECONDS,
+    )
+    celery_app.control.purge()  # the queued jobs were only for measuring
+    for name, rate, samples, bad in (
+        ("minimal view GET /health", health_rate, health_ms, health_bad),
+        ("POST /jobs", create_rate, create_ms, create_bad),
+    ):
+        rows.append((f"{name}: req/s, {LOAD_CLIENTS} clients", f"{rate:.1f}", ""))
+        rows.append((f"{name}: p50 (ms)", f"{_percentile(samples, 50):.1f}", ""))
+        rows.append((f"{name}: p99 (ms)", f"{_percentile(samples, 99):.1f}", ""))
+        if bad:
+            rows.append((f"{name}: non-2xx answers", str(bad), "0"))
+    rows.append(
+        (
+            "job creation / minimal view",
+            f"{100 * create_rate / max(health_rate, 1e-9):.0f}%",
+            "≥ 30%",
+        )
+    )
     web.stop()
     comfy.stop()
 
