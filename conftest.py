@@ -1,8 +1,18 @@
 """Root fixtures: media in a temp dir, a clean cache, and the three users
 every test can ask about (alice the owner, bob a teammate, charlie an outsider)."""
 
+import uuid
+
 import pytest
 from django.core.cache import cache
+
+
+def pytest_configure(config):
+    # A queue of this test session's own: workers it starts listen to it, and
+    # no worker of another run (or one left behind) can take its messages.
+    from creator_site.celery import app
+
+    app.conf.task_default_queue = f"test-{uuid.uuid4().hex[:12]}"
 
 
 @pytest.fixture(autouse=True)

@@ -60,13 +60,20 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _die_with_parent() -> None:
+    # Linux: children get SIGKILL if the bench dies, leaving nothing behind.
+    import ctypes
+
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 class Proc:
     def __init__(self, args, env, log: Path, ready: bytes | None = None):
         self.log = log
         handle = open(log, "wb")  # noqa: SIM115  (lives as long as the process)
         self.process = subprocess.Popen(  # noqa: S603
             args, cwd=REPO, env=env, stdout=handle, stderr=subprocess.STDOUT,
-            start_new_session=True,
+            start_new_session=True, preexec_fn=_die_with_parent,
         )  # fmt: skip
         if ready:
             deadline = time.monotonic() + 60
@@ -124,6 +131,8 @@ def main() -> None:
     os.environ["DATABASE_URL"] = _bench_database_url()
     tmp = Path(tempfile.mkdtemp(prefix="creator-bench-"))
     os.environ["MEDIA_ROOT"] = str(tmp / "media")
+    # A queue of the bench's own: no other worker on this broker takes its jobs.
+    os.environ["CELERY_TASK_DEFAULT_QUEUE"] = f"bench-{uuid.uuid4().hex[:8]}"
     os.environ["COMFYUI_URL"] = ""
     os.environ["PROGRESS_WRITE_INTERVAL"] = "0.5"
     os.environ["UPLOAD_MAX_BYTES"] = str(80 * 1024 * 1024)
@@ -160,6 +169,12 @@ def main() -> None:
             time.sleep(0.1)
     ComfyServer.objects.create(url=f"http://127.0.0.1:{port}", max_concurrent_jobs=64)
     user = User.objects.create_user(email=f"bench-{uuid.uuid4().hex[:6]}@example.com")
+    # A scratch database: no quota or hourly limit, so billing does not
+    # stop the bench (its own cost, one locked row per job, is measured).
+    from billing.models import Plan, Subscription, Tier
+
+    Subscription.objects.create(user=user, tier=Tier.STUDIO, status="active")
+    Plan.objects.filter(tier=Tier.STUDIO).update(monthly_limit=10**9, jobs_per_hour=0)
     # portrait_pro on a 64×64 input: the server's own work is a few ms, so
     # what is measured is our orchestration, not Pillow.
     workflow = Workflow.objects.get(owner__isnull=True, slug="portrait_pro")

@@ -89,6 +89,7 @@ def main() -> None:
     os.environ["DATABASE_URL"] = _bench_database_url()
     tmp = Path(tempfile.mkdtemp(prefix="creator-bench-api-"))
     os.environ["MEDIA_ROOT"] = str(tmp / "media")
+    os.environ["CELERY_TASK_DEFAULT_QUEUE"] = f"bench-{uuid.uuid4().hex[:8]}"
     os.environ["COMFYUI_URL"] = ""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "creator_site.settings")
     # The bench measures the server, not the throttles.

@@ -209,52 +209,61 @@ def generation_create(
         image_name=comfy_name,
     )
     key = f"uploads/{user.id}/{generation_id}/input.{info.extension}"
-    with transaction.atomic():
-        # First the money (locks the user's balance row, so concurrent jobs
-        # of one user queue here): a refused job stores nothing.
-        usage_reserve(user=user, credits=workflow.estimated_credits, generation_id=generation_id)
-        # The file before the row: a crash in between leaves an unreferenced
-        # upload (removed by retention), never a job without its input.
-        stored_key = default_storage.save(key, ContentFile(image))
-        generation = Generation.objects.create(
-            id=generation_id,
-            user=user,
-            project=project,
-            workflow=workflow,
-            workflow_version=version,
-            workflow_name=workflow.name,
-            input_parameters=resolved,
-            workflow_snapshot=snapshot,
-            source=source,
-            source_ref=source_ref or {},
-            webhook_url=webhook_url,
-            idempotency_key=idempotency_key,
-            idempotency_fingerprint=idempotency_fingerprint,
-            credits_used=workflow.estimated_credits,
-        )
-        Asset.objects.create(
-            user=user,
-            generation=generation,
-            kind=Asset.Kind.INPUT,
-            file=stored_key,
-            original_name=(image_name or "")[:255],
-            content_type=info.content_type,
-            size=info.size,
-            width=info.width,
-            height=info.height,
-            sha256=info.sha256,
-        )
-        GenerationEvent.objects.create(
-            generation=generation,
-            kind="created",
-            to_status=Status.QUEUED,
-            message=f"Queued from {generation.get_source_display()}.",
-            data={"workflow_version": version.number, "input_sha256": info.sha256},
-        )
-        workflow_record_use(workflow=workflow)
-        if project is not None:
-            project_record_generation(project=project)
-        transaction.on_commit(lambda: generation_enqueue(generation_id=generation.id))
+    # The file before the rows, and outside the transaction: the reservation
+    # below locks the user's balance row, and a slow write must not hold it.
+    # A crash in between leaves an unreferenced upload (removed by
+    # retention), never a job without its input.
+    stored_key = default_storage.save(key, ContentFile(image))
+    try:
+        with transaction.atomic():
+            # The money first (concurrent jobs of one user queue on this lock).
+            usage_reserve(
+                user=user, credits=workflow.estimated_credits, generation_id=generation_id
+            )
+            generation = Generation.objects.create(
+                id=generation_id,
+                user=user,
+                project=project,
+                workflow=workflow,
+                workflow_version=version,
+                workflow_name=workflow.name,
+                input_parameters=resolved,
+                workflow_snapshot=snapshot,
+                source=source,
+                source_ref=source_ref or {},
+                webhook_url=webhook_url,
+                idempotency_key=idempotency_key,
+                idempotency_fingerprint=idempotency_fingerprint,
+                credits_used=workflow.estimated_credits,
+            )
+            Asset.objects.create(
+                user=user,
+                generation=generation,
+                kind=Asset.Kind.INPUT,
+                file=stored_key,
+                original_name=(image_name or "")[:255],
+                content_type=info.content_type,
+                size=info.size,
+                width=info.width,
+                height=info.height,
+                sha256=info.sha256,
+            )
+            GenerationEvent.objects.create(
+                generation=generation,
+                kind="created",
+                to_status=Status.QUEUED,
+                message=f"Queued from {generation.get_source_display()}.",
+                data={"workflow_version": version.number, "input_sha256": info.sha256},
+            )
+            transaction.on_commit(lambda: generation_enqueue(generation_id=generation.id))
+            # Counters after commit: every job of a preset updates the same
+            # row, which must not be locked for the length of a job's creation.
+            transaction.on_commit(lambda: workflow_record_use(workflow=workflow))
+            if project is not None:
+                transaction.on_commit(lambda: project_record_generation(project=project))
+    except BaseException:
+        default_storage.delete(stored_key)  # refused or failed: keep nothing
+        raise
     return generation
 
 

@@ -20,6 +20,14 @@ from creator_site.celery import app as celery_app
 REPO = Path(__file__).resolve().parents[2]
 
 
+def _die_with_parent() -> None:
+    # Linux: the worker gets SIGKILL when pytest dies, so an interrupted run
+    # leaves no worker behind to take a later run's jobs.
+    import ctypes
+
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 class WorkerProcess:
     """`celery worker` in a subprocess, so a test can SIGKILL it like an OOM
     killer or a lost machine would."""
@@ -40,7 +48,7 @@ class WorkerProcess:
                 "-n", self.name,
             ],
             cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,
+            start_new_session=True, preexec_fn=_die_with_parent,
         )  # fmt: skip
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -78,6 +86,7 @@ def worker_env(tmp_path):
         ),
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "CELERY_TASK_DEFAULT_QUEUE": celery_app.conf.task_default_queue,
         "COMFYUI_URL": "",
         "GENERATION_RETRY_BACKOFF": "0.2,0.2",
         "PROGRESS_WRITE_INTERVAL": "0.1",
