@@ -3,6 +3,8 @@ schemathesis sends to each operation, the API never answers 5xx."""
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from schemathesis.checks import not_a_server_error
@@ -16,6 +18,17 @@ from tests.factories import ApiKeyFactory, UserFactory
 schema = schemathesis.openapi.from_wsgi("/api/v1/schema/", application).exclude(
     path_regex=r"/generate$"
 )
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_test_transaction():
+    # Like Django's test client: a request must not close the connection that
+    # holds the test's transaction (Django closes one found mid-transaction).
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 @pytest.fixture

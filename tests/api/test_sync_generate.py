@@ -147,4 +147,6 @@ def test_the_wait_holds_no_database_connection(alice, alice_api, presets):
     waiter.join()
 
     assert results[0].status_code == 202
-    assert during == before  # the waiting request gave its connection back
+    # The waiting request gave its connection back (other tests' processes
+    # may still be closing theirs, so the count can only be lower).
+    assert during <= before

@@ -3,6 +3,7 @@
 import pytest
 from django.urls import reverse
 
+from creator_site.celery import app as celery_app
 from generations.files import asset_url
 from generations.models import Asset, Generation
 from generations.services import generation_create
@@ -63,8 +64,16 @@ def test_the_gallery_lists_only_my_jobs(client, charlie, alice_job):
     assert str(alice_job.id) not in response.content.decode()
 
 
+def queued_messages() -> int:
+    """Messages waiting in this test session's queue on the real broker."""
+    with celery_app.connection_for_read() as connection:
+        queue = celery_app.conf.task_default_queue
+        return connection.default_channel.queue_declare(queue=queue).message_count
+
+
 def test_the_run_form_queues_a_job(client, alice, preset, django_capture_on_commit_callbacks):
     client.force_login(alice)
+    celery_app.control.purge()  # this session's queue, emptied
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = client.post(
             reverse("generations:create"),
@@ -74,7 +83,12 @@ def test_the_run_form_queues_a_job(client, alice, preset, django_capture_on_comm
     assert response.status_code == 302
     assert response["Location"] == reverse("generations:detail", args=[job.id])
     assert job.status == Generation.Status.QUEUED
-    assert len(callbacks) == 1  # the task is enqueued once the row is committed
+    assert queued_messages() == 0  # nothing is sent before the row is committed
+    for callback in callbacks:
+        callback()
+    assert queued_messages() == 1
+    preset.refresh_from_db()
+    assert preset.use_count == 1
 
 
 @pytest.mark.parametrize(
