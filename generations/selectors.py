@@ -7,6 +7,7 @@ from django.http import Http404
 from generations.models import ComfyServer, Generation
 
 OBJECT_INFO_CACHE_SECONDS = 10 * 60
+OBJECT_INFO_MISS_SECONDS = 60
 
 
 def generation_get(*, user, generation_id) -> Generation:
@@ -39,20 +40,24 @@ def comfyui_object_info() -> dict | None:
     """`/object_info` of a healthy server, cached; None when none answers.
 
     Graph validation uses it to check class types and inputs against what
-    the servers really offer.
+    the servers really offer. It runs inside page requests, so servers get
+    short timeouts and a miss is remembered for a minute instead of being
+    retried on every save.
     """
-    from generations.pipeline import comfy_client_for
+    from generations import comfyui_client as comfy
 
     cached = cache.get("comfyui:object_info")
     if cached is not None:
-        return cached
+        return cached or None  # {} marks a recent miss
     for server in ComfyServer.objects.filter(enabled=True, is_healthy=True):
         try:
-            info = comfy_client_for(server).object_info()
-        except Exception:  # noqa: S112  (an unreachable server is simply skipped)
-            continue
+            with comfy.ComfyUIClient(server.url, connect_timeout=2, read_timeout=5) as client:
+                info = client.object_info()
+        except comfy.ComfyUIError:
+            continue  # an unreachable server is simply skipped
         cache.set("comfyui:object_info", info, OBJECT_INFO_CACHE_SECONDS)
         return info
+    cache.set("comfyui:object_info", {}, OBJECT_INFO_MISS_SECONDS)
     return None
 
 
