@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -337,14 +337,11 @@ def credits_adjust(
 def _check_rate(*, user, plan: Plan, now) -> None:
     if not plan.jobs_per_hour:
         return
-    window_start = now - timedelta(hours=1)
-    recent = list(
-        ReservationRow.objects.filter(user=user, created_at__gt=window_start)
-        .order_by("created_at")
-        .values_list("created_at", flat=True)[: plan.jobs_per_hour]
-    )
-    if len(recent) >= plan.jobs_per_hour:
-        retry_after = max(1, int((recent[0] + timedelta(hours=1) - now).total_seconds()) + 1)
+    window = ReservationRow.objects.filter(user=user, created_at__gt=now - timedelta(hours=1))
+    # Counting at most the limit keeps this one cheap query however busy the hour was.
+    if window[: plan.jobs_per_hour].count() >= plan.jobs_per_hour:
+        oldest = window.order_by("created_at").values_list("created_at", flat=True).first()
+        retry_after = max(1, int((oldest + timedelta(hours=1) - now).total_seconds()) + 1)
         raise RateLimited(
             f"The {plan.name} plan runs up to {plan.jobs_per_hour} jobs an hour. "
             f"Try again in {max(1, retry_after // 60)} minute(s), or upgrade for a higher limit.",
@@ -352,30 +349,50 @@ def _check_rate(*, user, plan: Plan, now) -> None:
         )
 
 
-def usage_reserve(*, user, credits: int, generation_id) -> Reservation:
+def usage_reserve(*, user, credits: int, generation_id, new_job: bool = False) -> Reservation:
     """Reserve `credits` for one job: monthly allowance first, then purchased
     credits, then overage where the plan allows it.
 
-    Runs in (or opens) a transaction and locks the user's balance row, so
-    concurrent reservations serialise and never overspend. Raises
+    Runs in (or joins) a transaction and locks the user's balance row, so
+    concurrent reservations serialise and never overspend; the lock lasts
+    until that transaction commits, so job creation calls this last. Raises
     QuotaExceeded (nothing taken) or RateLimited. Idempotent per job: a second
-    call for the same generation_id returns the first reservation.
+    call for the same generation_id returns the first reservation
+    (`new_job=True` says the id was just made, which skips that lookup).
     """
     if credits < 0:
         raise ValueError("credits must be >= 0")
+    if connection.in_atomic_block:
+        # Inside the caller's transaction (job creation): no savepoint round
+        # trips while the lock is held. Nothing is written before the last
+        # check that may refuse, so a refusal leaves that transaction as it was.
+        return _reserve(user=user, credits=credits, generation_id=generation_id, new_job=new_job)
     with transaction.atomic():
-        balance = _lock_balance(user)
+        return _reserve(user=user, credits=credits, generation_id=generation_id, new_job=new_job)
+
+
+def _reserve(*, user, credits: int, generation_id, new_job: bool) -> Reservation:
+    now = timezone.now()
+    # Read before taking the lock: neither row is changed by a reservation.
+    subscription = subscription_get(user=user)
+    plan = plan_get(tier=subscription.effective_tier)
+
+    balance = _lock_balance(user)
+    if not new_job:
         existing = ReservationRow.objects.filter(generation_id=generation_id).first()
         if existing is not None:
             return Reservation(
                 existing.generation_id, existing.allowance, existing.credits, existing.overage
             )
-        now = timezone.now()
-        subscription = subscription_get(user=user)
-        plan = plan_get(tier=subscription.effective_tier)
-        _check_rate(user=user, plan=plan, now=now)
+    _check_rate(user=user, plan=plan, now=now)
+    taken = _take_from_allowance(
+        user=user, subscription=subscription, plan=plan, credits=credits, now=now
+    )
+    if taken is not None:
+        # The common case: the allowance covered it in one statement.
+        usage, from_allowance, from_credits, overage = taken, credits, 0, 0
+    else:
         usage = _usage_for_update(user=user, subscription=subscription, plan=plan, now=now)
-
         from_allowance = min(credits, usage.allowance_left)
         from_credits = min(credits - from_allowance, balance.balance)
         overage = credits - from_allowance - from_credits
@@ -386,16 +403,6 @@ def usage_reserve(*, user, credits: int, generation_id) -> Reservation:
         )
         if overage and not overage_allowed:
             raise QuotaExceeded(_quota_message(plan=plan, subscription=subscription, usage=usage))
-
-        reservation = ReservationRow.objects.create(
-            generation_id=generation_id,
-            user=user,
-            usage=usage,
-            allowance=from_allowance,
-            credits=from_credits,
-            overage=overage,
-            created_at=now,
-        )
         if from_credits:
             _ledger_write(
                 balance=balance,
@@ -411,9 +418,79 @@ def usage_reserve(*, user, credits: int, generation_id) -> Reservation:
             overage=F("overage") + overage,
             updated_at=now,
         )
-        usage.refresh_from_db()
-        _warn_if_crossed(usage=usage, now=now)
-        return Reservation(reservation.generation_id, from_allowance, from_credits, overage)
+        # The row is locked: its new values are known without reading them back.
+        usage.allowance_used += from_allowance
+        usage.credits_used += from_credits
+        usage.overage += overage
+    ReservationRow.objects.create(
+        generation_id=generation_id,
+        user=user,
+        usage_id=usage.id,
+        allowance=from_allowance,
+        credits=from_credits,
+        overage=overage,
+        created_at=now,
+    )
+    _warn_if_crossed(usage=usage, now=now)
+    return Reservation(generation_id, from_allowance, from_credits, overage)
+
+
+def _take_from_allowance(
+    *, user, subscription: Subscription, plan: Plan, credits: int, now
+) -> Usage | None:
+    """Under the balance lock: take `credits` from this period's allowance
+    in one statement if the period's row exists, matches the plan and has
+    room. Returns the row's new state (id, allowance used, warnings sent),
+    or None when nothing was taken and the full path must decide."""
+    if credits <= 0:
+        return None
+    start, _ = _period_for(subscription, now)
+    meta = Usage._meta
+    ops = connection.ops
+    table = ops.quote_name(meta.db_table)
+    used, updated, user_col, start_col, tier, limit, pk, w80, w100 = (
+        ops.quote_name(meta.get_field(name).column)
+        for name in (
+            "allowance_used", "updated_at", "user", "period_start", "tier", "monthly_limit",
+            "id", "warned_80_at", "warned_100_at",
+        )
+    )  # fmt: skip
+    # A conditional UPDATE … RETURNING (PostgreSQL and SQLite alike): the
+    # check and the take in one round trip. Only names from the model's own
+    # metadata are formatted in; values are parameters.
+    sql = (
+        f"UPDATE {table} SET {used} = {used} + %s, {updated} = %s "  # noqa: S608
+        f"WHERE {user_col} = %s AND {start_col} = %s AND {tier} = %s AND {limit} = %s "
+        f"AND {used} + %s <= %s RETURNING {pk}, {used}, {w80}, {w100}"
+    )
+
+    def value(field: str, python_value):
+        return meta.get_field(field).get_db_prep_value(python_value, connection)
+
+    params = [
+        credits,
+        value("updated_at", now),
+        value("user", user.pk),
+        value("period_start", start),
+        plan.tier,
+        plan.monthly_limit,
+        credits,
+        plan.monthly_limit,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    usage_id, allowance_used, warned_80_at, warned_100_at = row
+    return Usage(
+        id=usage_id,
+        user_id=user.pk,
+        monthly_limit=plan.monthly_limit,
+        allowance_used=allowance_used,
+        warned_80_at=warned_80_at,
+        warned_100_at=warned_100_at,
+    )
 
 
 def _quota_message(*, plan: Plan, subscription: Subscription, usage: Usage) -> str:
@@ -440,6 +517,8 @@ def _warn_if_crossed(*, usage: Usage, now) -> None:
         return
     for threshold, field in ((100, "warned_100_at"), (80, "warned_80_at")):
         if usage.allowance_used * 100 >= usage.monthly_limit * threshold:
+            if getattr(usage, field) is not None:
+                break  # already sent this period (the row is locked: this is current)
             claimed = Usage.objects.filter(id=usage.id, **{f"{field}__isnull": True}).update(
                 **{field: now}
             )

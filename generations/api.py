@@ -19,7 +19,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection
 from django.db.models import Prefetch
 from django.http import Http404
 from django.urls import reverse
@@ -336,28 +336,26 @@ def job_create_from_request(request) -> tuple[Generation, bool]:
     image = job_request.image
     if image is None:
         image = _fetch_image(job_request.image_url)
-    # generation_create reserves the job's credits (billing) after every
-    # input check and before anything is stored or queued.
+    # generation_create checks every input, then creates the job, its
+    # fingerprint and its credit reservation in one transaction (so a
+    # concurrent request with the same key waits on the unique index until
+    # it commits, then sees the fingerprint it must match).
     try:
-        # One transaction for the row and its fingerprint: a concurrent
-        # request with the same key waits on the unique index until this
-        # commits, then sees the fingerprint it must match.
-        with transaction.atomic():
-            job = services.generation_create(
-                user=request.user,
-                workflow=job_request.workflow,
-                image=image,
-                image_name=job_request.image_name,
-                values=job_request.parameters,
-                source=Generation.Source.API,
-                project=job_request.project,
-                webhook_url=job_request.webhook_url,
-                idempotency_key=job_request.idempotency_key,
-                idempotency_fingerprint=job_request.fingerprint
-                if job_request.idempotency_key is not None
-                else "",
-                source_ref={"api_key": str(request.auth.id)} if _is_key(request) else {},
-            )
+        job = services.generation_create(
+            user=request.user,
+            workflow=job_request.workflow,
+            image=image,
+            image_name=job_request.image_name,
+            values=job_request.parameters,
+            source=Generation.Source.API,
+            project=job_request.project,
+            webhook_url=job_request.webhook_url,
+            idempotency_key=job_request.idempotency_key,
+            idempotency_fingerprint=job_request.fingerprint
+            if job_request.idempotency_key is not None
+            else "",
+            source_ref={"api_key": str(request.auth.id)} if _is_key(request) else {},
+        )
     except billing_errors.QuotaExceeded as exc:
         raise QuotaExceeded(exc.message) from exc
     except billing_errors.RateLimited as exc:
@@ -410,12 +408,17 @@ def _live_progress(jobs: list[Generation]) -> dict[str, dict]:
     }
 
 
-def _job_data(request, job: Generation) -> dict:
-    job = (
-        Generation.objects.select_related("workflow")
-        .prefetch_related(_outputs_prefetch())
-        .get(id=job.id)
-    )
+def _job_data(request, job: Generation, *, fresh: bool = False) -> dict:
+    """The job as the API shows it. `fresh`: the object was just created in
+    this request (no outputs, nothing to re-read)."""
+    if fresh:
+        job.output_assets = []
+    else:
+        job = (
+            Generation.objects.select_related("workflow")
+            .prefetch_related(_outputs_prefetch())
+            .get(id=job.id)
+        )
     context = {"request": request, "live": _live_progress([job])}
     return JobSerializer(job, context=context).data
 
@@ -548,7 +551,7 @@ class JobListCreateView(RateLimitHeadersMixin, GenericAPIView):
     def post(self, request):
         job, created = job_create_from_request(request)
         return Response(
-            _job_data(request, job),
+            _job_data(request, job, fresh=created),
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
             headers={"Location": _job_location(request, job)},
         )

@@ -215,11 +215,8 @@ def generation_create(
     # retention), never a job without its input.
     stored_key = default_storage.save(key, ContentFile(image))
     try:
-        with transaction.atomic():
-            # The money first (concurrent jobs of one user queue on this lock).
-            usage_reserve(
-                user=user, credits=workflow.estimated_credits, generation_id=generation_id
-            )
+        # No savepoint when a caller's transaction is open: any error undoes it all.
+        with transaction.atomic(savepoint=False):
             generation = Generation.objects.create(
                 id=generation_id,
                 user=user,
@@ -254,6 +251,16 @@ def generation_create(
                 to_status=Status.QUEUED,
                 message=f"Queued from {generation.get_source_display()}.",
                 data={"workflow_version": version.number, "input_sha256": info.sha256},
+            )
+            # The money last: it locks the user's usage (and maybe balance)
+            # row until commit, and concurrent jobs of one user queue on that
+            # lock, so nothing else may run while it is held. A refusal
+            # (quota, hourly limit) rolls the rows above back.
+            usage_reserve(
+                user=user,
+                credits=workflow.estimated_credits,
+                generation_id=generation_id,
+                new_job=True,
             )
             transaction.on_commit(lambda: generation_enqueue(generation_id=generation.id))
             # Counters after commit: every job of a preset updates the same

@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.http import Http404
 
 from workflows.graph import is_link
@@ -50,12 +50,15 @@ def workflow_get_for_user(*, user, id_or_slug: Any) -> Workflow:
     if workflow_id is not None:
         workflow = qs.filter(_visible_to(user), id=workflow_id).first()
     else:
-        slug = str(id_or_slug)
-        workflow = None
+        # One query: the user's own workflow with this slug if any, else the preset.
+        mine_or_preset = Q(owner__isnull=True)
         if user is not None and user.is_authenticated:
-            workflow = qs.filter(owner=user, slug=slug).first()
-        if workflow is None:
-            workflow = qs.filter(owner__isnull=True, slug=slug).first()
+            mine_or_preset |= Q(owner=user)
+        workflow = (
+            qs.filter(mine_or_preset, slug=str(id_or_slug))
+            .order_by(F("owner_id").asc(nulls_last=True), "-created_at")
+            .first()
+        )
     if workflow is None:
         raise Http404("No such workflow.")
     return workflow
