@@ -51,7 +51,17 @@ class RateLimitState:
 
 
 class TierRateThrottle(SimpleRateThrottle):
-    """A sliding-window throttle whose rate depends on the caller's tier."""
+    """A rate limit whose rate depends on the caller's tier.
+
+    GCRA (the "generic cell rate algorithm"): a limit of N per window lets N
+    requests through at once, then one every window/N. The state is one
+    number per key, the time at which the key's budget is full again, so a
+    check is one cache read and (when allowed) one write whatever the limit;
+    DRF's default keeps every timestamp of the window and rewrites the list
+    on each request. As with DRF's, two requests at the same instant may
+    both pass on the last slot (no cache-wide lock): a limit to protect the
+    service, not a quota — quotas are exact in billing.
+    """
 
     rates_setting = ""
     default_rates: dict[str, str] = {}
@@ -62,6 +72,7 @@ class TierRateThrottle(SimpleRateThrottle):
         # so SimpleRateThrottle's lookup at construction time is skipped.
         self.rate = None
         self.num_requests = self.duration = None
+        self.full_at = 0.0  # when the budget is whole again (epoch seconds)
 
     def rate_for(self, request) -> str | None:
         tier = getattr(request, "_creator_tier", None)
@@ -78,41 +89,51 @@ class TierRateThrottle(SimpleRateThrottle):
     def ident(self, request) -> str:
         return f"user:{request.user.pk}"
 
-    def _prepare(self, request) -> bool:
+    def _prepare(self, request, view) -> bool:
         if not request.user or not request.user.is_authenticated:
             return False
         self.rate = self.rate_for(request)
         if self.rate is None:
             return False
         self.num_requests, self.duration = self.parse_rate(self.rate)
+        self.key = self.get_cache_key(request, view)
+        self.now = self.timer()
+        self.full_at = max(float(self.cache.get(self.key) or 0.0), self.now)
         return True
 
+    @property
+    def _interval(self) -> float:
+        return self.duration / self.num_requests
+
     def allow_request(self, request, view) -> bool:
-        if not self._prepare(request):
+        if not self._prepare(request, view):
             return True
-        allowed = super().allow_request(request, view)
-        _record(request, self.name, self._state(allowed))
+        after = self.full_at + self._interval
+        allowed = after - self.now <= self.duration
+        if allowed:
+            self.full_at = after
+            self.cache.set(self.key, after, math.ceil(after - self.now) + 1)
+        _record(request, self.name, self._state())
         return allowed
 
     def peek(self, request, view) -> RateLimitState | None:
         """The current state without counting a request (for headers on
         answers that were refused before the throttles ran)."""
-        if not self._prepare(request):
+        if not self._prepare(request, view):
             return None
-        self.key = self.get_cache_key(request, view)
-        self.now = self.timer()
-        self.history = [t for t in self.cache.get(self.key, []) if t > self.now - self.duration]
-        return self._state(allowed=True)
+        return self._state()
 
-    def _state(self, allowed: bool) -> RateLimitState:
-        remaining = max(self.num_requests - len(self.history), 0)
+    def _state(self) -> RateLimitState:
+        used = (self.full_at - self.now) / self._interval  # slots taken, fractional
+        remaining = max(self.num_requests - math.ceil(used - 1e-9), 0)
         reset = 0 if remaining else math.ceil(self.wait() or 0)
         return RateLimitState(limit=self.num_requests, remaining=remaining, reset=reset)
 
     def wait(self) -> float | None:
-        # Whole seconds, rounded up: "Retry-After: 0" would invite a retry storm.
-        wait = super().wait()
-        return None if wait is None else float(max(math.ceil(wait), 1))
+        # When the next request fits, in whole seconds rounded up:
+        # "Retry-After: 0" would invite a retry storm.
+        wait = self.full_at + self._interval - self.duration - self.now
+        return float(max(math.ceil(wait), 1))
 
 
 class ApiRequestRateThrottle(TierRateThrottle):

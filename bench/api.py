@@ -13,6 +13,7 @@
 Same scratch database, broker and development ComfyUI server as `make bench`.
 """
 
+import base64
 import os
 import statistics
 import sys
@@ -111,6 +112,15 @@ def main() -> None:
     from generations.models import ComfyServer, Generation
 
     env = dict(os.environ)
+    # The web server runs as in production (DEBUG off: no per-query SQL
+    # logging, no debug pages), behind no TLS proxy here.
+    web_env = {
+        **env,
+        "DEBUG": "0",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "0",
+        "TOKEN_ENCRYPTION_KEYS": base64.urlsafe_b64encode(os.urandom(32)).decode(),
+    }
     comfy_port, web_port = _free_port(), _free_port()
     comfy = Proc(
         [sys.executable, "-m", "tests.standins.comfyui", "--port", str(comfy_port),
@@ -121,7 +131,7 @@ def main() -> None:
     web = Proc(
         [sys.executable, "-m", "gunicorn", "creator_site.wsgi", "-b", f"127.0.0.1:{web_port}",
          "--workers", "2", "--threads", "8", "--worker-class", "gthread"],
-        env, tmp / "web.log",
+        web_env, tmp / "web.log",
     )  # fmt: skip
     _wait_for_port(web_port)
     ComfyServer.objects.create(url=f"http://127.0.0.1:{comfy_port}", max_concurrent_jobs=64)

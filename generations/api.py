@@ -408,11 +408,16 @@ def _live_progress(jobs: list[Generation]) -> dict[str, dict]:
     }
 
 
-def _job_data(request, job: Generation, *, fresh: bool = False) -> dict:
+def _job_data(request, job: Generation, *, fresh: bool = False, current: bool = False) -> dict:
     """The job as the API shows it. `fresh`: the object was just created in
-    this request (no outputs, nothing to re-read)."""
+    this request (no outputs, nothing to re-read); `current`: it was just read
+    with its workflow (only the outputs are missing); otherwise it is re-read."""
     if fresh:
         job.output_assets = []
+    elif current:
+        job.output_assets = list(
+            Asset.objects.filter(generation=job, kind=Asset.Kind.OUTPUT).order_by("created_at")
+        )
     else:
         job = (
             Generation.objects.select_related("workflow")
@@ -572,7 +577,7 @@ class JobDetailView(RateLimitHeadersMixin, APIView):
     )
     def get(self, request, job_id: uuid.UUID):
         job = selectors.generation_get(user=request.user, generation_id=job_id)
-        return Response(_job_data(request, job))
+        return Response(_job_data(request, job, current=True))
 
 
 class JobCancelView(RateLimitHeadersMixin, APIView):

@@ -215,8 +215,7 @@ def generation_create(
     # retention), never a job without its input.
     stored_key = default_storage.save(key, ContentFile(image))
     try:
-        # No savepoint when a caller's transaction is open: any error undoes it all.
-        with transaction.atomic(savepoint=False):
+        with transaction.atomic():
             generation = Generation.objects.create(
                 id=generation_id,
                 user=user,

@@ -46,7 +46,8 @@ def workflow_get_for_user(*, user, id_or_slug: Any) -> Workflow:
     `id_or_slug` is a UUID, the slug of one of the user's workflows, or a
     preset slug (the user's own slug wins). Raises Http404 otherwise."""
     workflow_id = _as_uuid(id_or_slug)
-    qs = Workflow.objects.select_related("owner", "project")
+    # No joins: creating a job (the hot path) needs none of the related rows.
+    qs = Workflow.objects.all()
     if workflow_id is not None:
         workflow = qs.filter(_visible_to(user), id=workflow_id).first()
     else:
@@ -139,7 +140,7 @@ def workflow_versions(*, workflow: Workflow) -> QuerySet[WorkflowVersion]:
 
 def workflow_version_get(*, workflow: Workflow, number: int | None = None) -> WorkflowVersion:
     """A version of a workflow the caller already may see; the latest by default."""
-    qs = workflow.versions.select_related("parent", "created_by")
+    qs = workflow.versions.all()  # no joins: job creation needs the version's own columns
     version = qs.order_by("-number").first() if number is None else qs.filter(number=number).first()
     if version is None:
         raise Http404("No such version.")

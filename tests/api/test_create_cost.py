@@ -1,0 +1,89 @@
+"""What creating a job costs the database, and how the per-key rate limit
+refills over time (`make bench` measures the speed; these pin the work)."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from accounts.throttles import TierRateThrottle
+from billing.models import Reservation, Tier, Usage
+from billing.services import plan_get
+from generations.models import Generation
+from tests.api.conftest import assert_error, key_client
+from tests.api.test_jobs import create_job
+
+pytestmark = pytest.mark.django_db
+
+
+def _statements(client) -> list[str]:
+    with CaptureQueriesContext(connection) as queries:
+        response = create_job(client)
+    assert response.status_code == 201, response.content
+    return [q["sql"] for q in queries.captured_queries]
+
+
+def test_creating_a_job_is_a_dozen_statements_and_the_reservation_comes_last(
+    alice, preset_workflows, generous_rate_limits
+):
+    client = key_client(alice)
+    create_job(client)  # the first job of a period also opens its usage row
+
+    statements = _statements(client)
+
+    # Key, workflow, version, subscription, plan, balance lock, allowance,
+    # three job rows, reservation, counter (+ savepoints: tests run in a
+    # transaction) — 25 before the reservation was reworked.
+    reads_and_writes = [s for s in statements if "SAVEPOINT" not in s]
+    assert len(reads_and_writes) <= 13, "\n".join(s[:120] for s in reads_and_writes)
+    # The balance lock is taken after the job's rows are written, so it is
+    # held for the reservation only, not for the whole creation.
+    lock = next(i for i, s in enumerate(statements) if "FOR UPDATE" in s)
+    job_insert = next(
+        i for i, s in enumerate(statements) if s.startswith('INSERT INTO "generations_generation"')
+    )
+    assert job_insert < lock
+    usage = Usage.objects.get(user=alice)
+    assert usage.allowance_used == 2
+    assert Reservation.objects.filter(user=alice).count() == 2
+    assert Generation.objects.filter(user=alice).count() == 2
+
+
+def test_a_refused_reservation_leaves_no_job_and_takes_nothing(
+    alice, preset_workflows, generous_rate_limits
+):
+    plan = plan_get(tier=Tier.FREE)
+    plan.jobs_per_hour = 0  # the monthly allowance is what this is about
+    plan.save()
+    client = key_client(alice)
+    for _ in range(10):  # FREE: ten images a month
+        assert create_job(client).status_code == 201
+
+    response = create_job(client)
+
+    assert_error(response, 402, "quota_exceeded")
+    assert Generation.objects.filter(user=alice).count() == 10
+    assert Usage.objects.get(user=alice).allowance_used == 10
+    assert Reservation.objects.filter(user=alice).count() == 10
+
+
+def test_the_request_limit_refills_one_slot_per_share_of_the_window(alice, settings, monkeypatch):
+    settings.API_REQUEST_RATES = {"free": "3/min"}
+    clock = [1_000_000.0]
+    monkeypatch.setattr(TierRateThrottle, "timer", lambda self: clock[0])
+    client = key_client(alice)
+
+    burst = [client.get("/api/v1/jobs") for _ in range(3)]
+    refused = client.get("/api/v1/jobs")
+    clock[0] += 19
+    still_refused = client.get("/api/v1/jobs")
+    clock[0] += 1  # 20 s: a third of the minute, one request's share
+    allowed = client.get("/api/v1/jobs")
+    again = client.get("/api/v1/jobs")
+
+    assert [r.status_code for r in burst] == [200, 200, 200]
+    assert [r["RateLimit-Remaining"] for r in burst] == ["2", "1", "0"]
+    assert_error(refused, 429, "rate_limited")
+    assert refused["Retry-After"] == "20"
+    assert still_refused.status_code == 429 and still_refused["Retry-After"] == "1"
+    assert allowed.status_code == 200 and allowed["RateLimit-Remaining"] == "0"
+    assert again.status_code == 429
