@@ -9,6 +9,8 @@
 (d) job-create requests/second and p50/p99 latency under 20 concurrent
     clients, side by side with a minimal Django view (/health) on the same
     gunicorn; target: job creation at least 30% of the minimal view's rate.
+    The cheapest authenticated API read (GET /me) is measured in between, to
+    show how much of the gap is the API's floor rather than job creation.
 
 Same scratch database, broker and development ComfyUI server as `make bench`.
 """
@@ -264,6 +266,14 @@ def main() -> None:
         clients=LOAD_CLIENTS,
         seconds=LOAD_SECONDS,
     )
+    # A reference in between: the cheapest authenticated API read (key
+    # lookup, rate limits, the account's plan and usage), no writes.
+    me_rate, me_ms, me_bad = _load(
+        session,
+        lambda s: s.get(f"{base}/me"),
+        clients=LOAD_CLIENTS,
+        seconds=LOAD_SECONDS,
+    )
     create_rate, create_ms, create_bad = _load(
         session,
         lambda s: s.post(
@@ -275,6 +285,7 @@ def main() -> None:
     celery_app.control.purge()  # the queued jobs were only for measuring
     for name, rate, samples, bad in (
         ("minimal view GET /health", health_rate, health_ms, health_bad),
+        ("GET /me (an authenticated read)", me_rate, me_ms, me_bad),
         ("POST /jobs", create_rate, create_ms, create_bad),
     ):
         rows.append((f"{name}: req/s, {LOAD_CLIENTS} clients", f"{rate:.1f}", ""))
@@ -282,6 +293,9 @@ def main() -> None:
         rows.append((f"{name}: p99 (ms)", f"{_percentile(samples, 99):.1f}", ""))
         if bad:
             rows.append((f"{name}: non-2xx answers", str(bad), "0"))
+    rows.append(
+        ("authenticated read / minimal view", f"{100 * me_rate / max(health_rate, 1e-9):.0f}%", "")
+    )
     rows.append(
         (
             "job creation / minimal view",

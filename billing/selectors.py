@@ -30,7 +30,7 @@ def billing_summary(*, user) -> BillingSummary:
     return BillingSummary(
         subscription=subscription,
         plan=plan_get(tier=subscription.effective_tier),
-        usage=usage_current(user=user),
+        usage=usage_current(user=user, subscription=subscription),
         credits=credits_balance(user=user),
     )
 

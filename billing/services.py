@@ -217,12 +217,19 @@ def _usage_for_update(*, user, subscription: Subscription, plan: Plan, now) -> U
     return usage
 
 
-def usage_current(*, user) -> Usage:
-    """The current period's usage row (created if needed), for display."""
+def usage_current(*, user, subscription: Subscription | None = None) -> Usage:
+    """The current period's usage row (created if needed), for display.
+
+    A plain read when the row exists and matches the plan (every page view
+    and API `me`); the balance lock only to create it or apply a plan change."""
+    subscription = subscription or subscription_get(user=user)
+    plan = plan_get(tier=subscription.effective_tier)
+    start, _ = _period_for(subscription, timezone.now())
+    usage = Usage.objects.filter(user=user, period_start=start).first()
+    if usage is not None and (usage.tier, usage.monthly_limit) == (plan.tier, plan.monthly_limit):
+        return usage
     with transaction.atomic():
         _lock_balance(user)
-        subscription = subscription_get(user=user)
-        plan = plan_get(tier=subscription.effective_tier)
         return _usage_for_update(
             user=user, subscription=subscription, plan=plan, now=timezone.now()
         )

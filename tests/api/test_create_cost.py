@@ -87,3 +87,43 @@ def test_the_request_limit_refills_one_slot_per_share_of_the_window(alice, setti
     assert still_refused.status_code == 429 and still_refused["Retry-After"] == "1"
     assert allowed.status_code == 200 and allowed["RateLimit-Remaining"] == "0"
     assert again.status_code == 429
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reading_the_quota_does_not_wait_on_a_job_being_reserved(alice, generous_rate_limits):
+    """`me` (and every dashboard page's quota banner) reads the usage row
+    without the balance lock that job creation holds."""
+    import threading
+
+    from django.db import transaction
+
+    from billing.models import CreditBalance
+    from billing.services import usage_current
+
+    usage_current(user=alice)  # this period's row exists, as after any first job
+    held, release = threading.Event(), threading.Event()
+
+    def reserve_in_progress():
+        try:
+            with transaction.atomic():
+                CreditBalance.objects.select_for_update().get(user=alice)
+                held.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=reserve_in_progress)
+    holder.start()
+    try:
+        assert held.wait(10)
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '1s'")  # waiting would fail, not hang
+        response = key_client(alice).get("/api/v1/me")
+    finally:
+        release.set()
+        holder.join(10)
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
+
+    assert response.status_code == 200, response.content
+    assert response.json()["quota"]["used"] == 0
