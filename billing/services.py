@@ -371,20 +371,21 @@ def usage_reserve(*, user, credits: int, generation_id, new_job: bool = False) -
         raise ValueError("credits must be >= 0")
     if connection.in_atomic_block:
         # Inside the caller's transaction (job creation): no savepoint round
-        # trips while the lock is held. Nothing is written before the last
-        # check that may refuse, so a refusal leaves that transaction as it was.
+        # trips while the lock is held. Nothing is taken before every check
+        # that may refuse has passed (at most this period's usage row is
+        # opened), so a refusal leaves nothing spent in that transaction.
         return _reserve(user=user, credits=credits, generation_id=generation_id, new_job=new_job)
     with transaction.atomic():
         return _reserve(user=user, credits=credits, generation_id=generation_id, new_job=new_job)
 
 
 def _reserve(*, user, credits: int, generation_id, new_job: bool) -> Reservation:
-    now = timezone.now()
     # Read before taking the lock: neither row is changed by a reservation.
     subscription = subscription_get(user=user)
     plan = plan_get(tier=subscription.effective_tier)
 
     balance = _lock_balance(user)
+    now = timezone.now()  # after the wait: the hourly window counts from here
     if not new_job:
         existing = ReservationRow.objects.filter(generation_id=generation_id).first()
         if existing is not None:
