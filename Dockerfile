@@ -16,4 +16,4 @@ RUN DEBUG=0 SECRET_KEY=build-only TOKEN_ENCRYPTION_KEYS=build-only-not-a-real-ke
 RUN useradd --create-home --uid 1000 creator && mkdir -p /app/var && chown -R creator /app/var
 USER creator
 EXPOSE 8000
-CMD ["gunicorn", "creator_site.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "120"]
+CMD ["gunicorn", "-c", "gunicorn.conf.py", "creator_site.wsgi"]

@@ -122,6 +122,7 @@ def main() -> None:
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "0",
         "TOKEN_ENCRYPTION_KEYS": base64.urlsafe_b64encode(os.urandom(32)).decode(),
+        "WEB_ACCESS_LOG": "",
     }
     comfy_port, web_port = _free_port(), _free_port()
     comfy = Proc(
@@ -131,8 +132,10 @@ def main() -> None:
     )  # fmt: skip
     _wait_for_port(comfy_port)
     web = Proc(
-        [sys.executable, "-m", "gunicorn", "creator_site.wsgi", "-b", f"127.0.0.1:{web_port}",
-         "--workers", "2", "--threads", "8", "--worker-class", "gthread"],
+        # The production settings (gunicorn.conf.py: gthread, 8 threads),
+        # two processes for this machine's two cores.
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "creator_site.wsgi",
+         "-b", f"127.0.0.1:{web_port}", "--workers", "2"],
         web_env, tmp / "web.log",
     )  # fmt: skip
     _wait_for_port(web_port)
