@@ -286,7 +286,11 @@ def main() -> None:
     grew = (peak - baseline) / 1024
     rows.append(("worker RSS growth (MB)", f"{grew:.0f}", f"≤ {3 * size_mb:.0f} (3× input)"))
     comfy.stop()
+    print_rows(rows)
 
+
+def print_rows(rows: list[tuple[str, str, str]]) -> None:
+    """The (measure, value, target) table every bench prints."""
     width = max(len(r[0]) for r in rows)
     print(f"\n{'measure'.ljust(width)}  {'value':>8}  target")
     print("-" * (width + 30))

@@ -23,7 +23,14 @@ import threading
 import time
 import uuid
 
-from bench.__main__ import Proc, _bench_database_url, _free_port, _percentile, _png
+from bench.__main__ import (
+    Proc,
+    _bench_database_url,
+    _free_port,
+    _percentile,
+    _png,
+    print_rows,
+)
 
 N = int(os.environ.get("BENCH_API_REQUESTS", 200))
 N_GENERATE = int(os.environ.get("BENCH_API_GENERATE", 30))
@@ -308,12 +315,7 @@ def main() -> None:
     )
     web.stop()
     comfy.stop()
-
-    width = max(len(r[0]) for r in rows)
-    print(f"\n{'measure'.ljust(width)}  {'value':>8}  target")
-    print("-" * (width + 30))
-    for name, value, target in rows:
-        print(f"{name.ljust(width)}  {value:>8}  {target}")
+    print_rows(rows)
 
 
 if __name__ == "__main__":
