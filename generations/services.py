@@ -251,10 +251,10 @@ def generation_create(
                 message=f"Queued from {generation.get_source_display()}.",
                 data={"workflow_version": version.number, "input_sha256": info.sha256},
             )
-            # The money last: it locks the user's usage (and maybe balance)
-            # row until commit, and concurrent jobs of one user queue on that
-            # lock, so nothing else may run while it is held. A refusal
-            # (quota, hourly limit) rolls the rows above back.
+            # The money last: it locks the user's balance and usage rows
+            # until commit, and concurrent jobs of one user queue on those
+            # locks, so the rows above are written before it takes them. A
+            # refusal (quota, hourly limit) rolls the rows above back.
             usage_reserve(
                 user=user,
                 credits=workflow.estimated_credits,
