@@ -11,6 +11,7 @@ from accounts import openapi  # noqa: F401  (registers the Bearer scheme with dr
 from accounts.models import ApiKey
 from accounts.throttles import ApiRequestRateThrottle, RateLimitHeadersMixin, user_tier
 from billing.selectors import billing_me
+from billing.services import subscription_loaded
 
 
 class ApiKeyInfoSerializer(serializers.Serializer):
@@ -77,6 +78,9 @@ class MeView(RateLimitHeadersMixin, APIView):
     )
     def get(self, request):
         user = request.user
+        # The quota first: reading it ends a trial that is over, so the tier
+        # and status below agree with it.
+        quota = billing_me(user=user, subscription=subscription_loaded(user))
         try:
             subscription_status = user.subscription.status
         except ObjectDoesNotExist:
@@ -98,5 +102,5 @@ class MeView(RateLimitHeadersMixin, APIView):
                 "window": throttle.rate_for(request),
             },
         }
-        data["quota"] = billing_me(user=user)
+        data["quota"] = quota
         return Response(MeSerializer(data).data)

@@ -81,8 +81,12 @@ def api_key_authenticate(*, full_key: str) -> ApiKey:
     """
     # Lookup by hash: equality on a SHA-256 of a random secret leaks nothing
     # useful through timing.
+    # The owner's subscription in the same query: the rate limits and the
+    # quota of this request read it (billing.services.subscription_loaded).
     api_key = (
-        ApiKey.objects.select_related("user").filter(key_hash=ApiKey.hash_key(full_key)).first()
+        ApiKey.objects.select_related("user", "user__subscription")
+        .filter(key_hash=ApiKey.hash_key(full_key))
+        .first()
     )
     if api_key is None:
         raise ApiKeyRejected("Invalid API key.")

@@ -25,12 +25,14 @@ class BillingSummary:
         return 0
 
 
-def billing_summary(*, user) -> BillingSummary:
-    subscription = subscription_get(user=user)
+def billing_summary(*, user, subscription: Subscription | None = None) -> BillingSummary:
+    """`subscription`: the row as read earlier in this request, if it was."""
+    subscription = subscription_get(user=user, loaded=subscription)
+    plan = plan_get(tier=subscription.effective_tier)
     return BillingSummary(
         subscription=subscription,
-        plan=plan_get(tier=subscription.effective_tier),
-        usage=usage_current(user=user, subscription=subscription),
+        plan=plan,
+        usage=usage_current(user=user, subscription=subscription, plan=plan),
         credits=credits_balance(user=user),
     )
 
@@ -111,9 +113,9 @@ def banner_for(*, user) -> dict | None:
     return None
 
 
-def billing_me(*, user) -> dict:
+def billing_me(*, user, subscription: Subscription | None = None) -> dict:
     """Plan, quota and credits as plain data, for the API's `me`."""
-    summary = billing_summary(user=user)
+    summary = billing_summary(user=user, subscription=subscription)
     usage = summary.usage
     return {
         "tier": summary.plan.tier,

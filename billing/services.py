@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -124,14 +125,34 @@ def subscription_start_trial(*, user) -> Subscription:
     return subscription
 
 
-def subscription_get(*, user) -> Subscription:
+def subscription_get(*, user, loaded: Subscription | None = None) -> Subscription:
     """The user's subscription (a FREE one if they never had any), with an
-    ended trial already moved to FREE."""
-    subscription, _ = Subscription.objects.get_or_create(
-        user=user, defaults={"tier": Tier.FREE, "status": Subscription.Status.ACTIVE}
-    )
-    subscription_end_trial_if_due(subscription=subscription)
-    return subscription
+    ended trial already moved to FREE.
+
+    `loaded`: the row as read moments ago in the same request (API key
+    authentication joins it, see `subscription_loaded`), saving the read."""
+    if loaded is None:
+        loaded, _ = Subscription.objects.get_or_create(
+            user=user, defaults={"tier": Tier.FREE, "status": Subscription.Status.ACTIVE}
+        )
+    subscription_end_trial_if_due(subscription=loaded)
+    return loaded
+
+
+def subscription_loaded(user) -> Subscription | None:
+    """The subscription read together with `user` (no query), or None if it
+    was not read with it or the user has none yet.
+
+    Only for a user loaded for the current request (API key authentication
+    reads key, user and subscription in one query): a user object kept
+    longer may carry a row that has changed since."""
+    # The descriptor on the model class: `user` may be a lazy proxy (sessions).
+    if not get_user_model().subscription.is_cached(user):
+        return None
+    try:
+        return user.subscription
+    except Subscription.DoesNotExist:
+        return None
 
 
 def subscription_end_trial_if_due(*, subscription: Subscription) -> bool:
@@ -217,13 +238,16 @@ def _usage_for_update(*, user, subscription: Subscription, plan: Plan, now) -> U
     return usage
 
 
-def usage_current(*, user, subscription: Subscription | None = None) -> Usage:
+def usage_current(
+    *, user, subscription: Subscription | None = None, plan: Plan | None = None
+) -> Usage:
     """The current period's usage row (created if needed), for display.
 
     A plain read when the row exists and matches the plan (every page view
-    and API `me`); the balance lock only to create it or apply a plan change."""
+    and API `me`); the balance lock only to create it or apply a plan change.
+    `subscription` and `plan`, when the caller has them, save their reads."""
     subscription = subscription or subscription_get(user=user)
-    plan = plan_get(tier=subscription.effective_tier)
+    plan = plan or plan_get(tier=subscription.effective_tier)
     start, _ = _period_for(subscription, timezone.now())
     usage = Usage.objects.filter(user=user, period_start=start).first()
     if usage is not None and (usage.tier, usage.monthly_limit) == (plan.tier, plan.monthly_limit):
@@ -356,7 +380,14 @@ def _check_rate(*, user, plan: Plan, now) -> None:
         )
 
 
-def usage_reserve(*, user, credits: int, generation_id, new_job: bool = False) -> Reservation:
+def usage_reserve(
+    *,
+    user,
+    credits: int,
+    generation_id,
+    new_job: bool = False,
+    subscription: Subscription | None = None,
+) -> Reservation:
     """Reserve `credits` for one job: monthly allowance first, then purchased
     credits, then overage where the plan allows it.
 
@@ -366,6 +397,8 @@ def usage_reserve(*, user, credits: int, generation_id, new_job: bool = False) -
     QuotaExceeded (nothing taken) or RateLimited. Idempotent per job: a second
     call for the same generation_id returns the first reservation
     (`new_job=True` says the id was just made, which skips that lookup).
+    `subscription`: the row as read earlier in this request, if it was
+    (`subscription_loaded`), saving one read.
     """
     if credits < 0:
         raise ValueError("credits must be >= 0")
@@ -374,14 +407,28 @@ def usage_reserve(*, user, credits: int, generation_id, new_job: bool = False) -
         # trips while the lock is held. Nothing is taken before every check
         # that may refuse has passed (at most this period's usage row is
         # opened), so a refusal leaves nothing spent in that transaction.
-        return _reserve(user=user, credits=credits, generation_id=generation_id, new_job=new_job)
+        return _reserve(
+            user=user,
+            credits=credits,
+            generation_id=generation_id,
+            new_job=new_job,
+            subscription=subscription,
+        )
     with transaction.atomic():
-        return _reserve(user=user, credits=credits, generation_id=generation_id, new_job=new_job)
+        return _reserve(
+            user=user,
+            credits=credits,
+            generation_id=generation_id,
+            new_job=new_job,
+            subscription=subscription,
+        )
 
 
-def _reserve(*, user, credits: int, generation_id, new_job: bool) -> Reservation:
+def _reserve(
+    *, user, credits: int, generation_id, new_job: bool, subscription: Subscription | None
+) -> Reservation:
     # Read before taking the lock: neither row is changed by a reservation.
-    subscription = subscription_get(user=user)
+    subscription = subscription_get(user=user, loaded=subscription)
     plan = plan_get(tier=subscription.effective_tier)
 
     balance = _lock_balance(user)

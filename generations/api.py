@@ -44,6 +44,7 @@ from accounts.throttles import (
     RateLimitHeadersMixin,
 )
 from billing import services as billing_errors
+from billing.services import subscription_loaded
 from creator_site import netguard
 from generations import selectors, services
 from generations.images import InvalidImage, image_check
@@ -152,6 +153,7 @@ def _setting(name: str, default):
 @dataclass
 class _JobRequest:
     workflow: object
+    version: object  # the workflow's latest version, which the job runs
     project: object
     parameters: dict
     webhook_url: str
@@ -164,7 +166,7 @@ class _JobRequest:
 
 def _parse_job_request(request) -> _JobRequest:
     """Validate everything that can be checked without the image's content."""
-    from workflows.selectors import project_get_for_user, workflow_get_for_user
+    from workflows.selectors import project_get_for_user, workflow_version_get_for_user
 
     multipart = (request.content_type or "").startswith("multipart/")
     data = request.data
@@ -187,13 +189,15 @@ def _parse_job_request(request) -> _JobRequest:
             "Idempotency-Key", "Use 1 to 255 visible ASCII characters (a UUID works well)."
         )
     try:
-        workflow = workflow_get_for_user(user=request.user, id_or_slug=attrs["workflow"])
+        # The workflow and its latest version (the one the job will run) together.
+        version = workflow_version_get_for_user(user=request.user, id_or_slug=attrs["workflow"])
     except Http404:
         raise _invalid(
             "workflow",
             "No workflow with this slug or id is available to you. "
             "GET /api/v1/workflows lists the ones you can run.",
         ) from None
+    workflow = version.workflow
     project = None
     if attrs.get("project"):
         try:
@@ -240,6 +244,7 @@ def _parse_job_request(request) -> _JobRequest:
     ).hexdigest()
     return _JobRequest(
         workflow=workflow,
+        version=version,
         project=project,
         parameters=attrs.get("parameters") or {},
         webhook_url=webhook_url,
@@ -344,6 +349,7 @@ def job_create_from_request(request) -> tuple[Generation, bool]:
         job = services.generation_create(
             user=request.user,
             workflow=job_request.workflow,
+            version=job_request.version,
             image=image,
             image_name=job_request.image_name,
             values=job_request.parameters,
@@ -355,6 +361,7 @@ def job_create_from_request(request) -> tuple[Generation, bool]:
             if job_request.idempotency_key is not None
             else "",
             source_ref={"api_key": str(request.auth.id)} if _is_key(request) else {},
+            subscription=subscription_loaded(request.user),
         )
     except billing_errors.QuotaExceeded as exc:
         raise QuotaExceeded(exc.message) from exc

@@ -167,6 +167,7 @@ def generation_create(
     idempotency_fingerprint: str = "",
     source_ref: dict | None = None,
     version=None,
+    subscription=None,
 ) -> Generation:
     """Validate everything, store the input, create the job queued, and
     enqueue it once the transaction commits.
@@ -176,7 +177,8 @@ def generation_create(
     reserved in the same transaction that creates it. The graph that will
     run (parameters and the input's name on the server written in) is
     snapshotted on the job, so the result can be
-    reproduced even if the workflow changes later.
+    reproduced even if the workflow changes later. `subscription`: the
+    user's row as read earlier in this request, if it was (saves a read).
     """
     # Imported here: sibling apps, called through their modules.
     from billing.services import usage_reserve
@@ -260,6 +262,7 @@ def generation_create(
                 credits=workflow.estimated_credits,
                 generation_id=generation_id,
                 new_job=True,
+                subscription=subscription,
             )
             transaction.on_commit(lambda: generation_enqueue(generation_id=generation.id))
             # Counters after commit: every job of a preset updates the same

@@ -29,12 +29,23 @@ def _as_uuid(value: Any) -> uuid.UUID | None:
         return None
 
 
-def _visible_to(user) -> Q:
-    """Own workflows, public ones and templates (presets are public templates)."""
-    shared = Q(visibility=Workflow.Visibility.PUBLIC) | Q(is_template=True, owner__isnull=True)
+def _visible_to(user, via: str = "") -> Q:
+    """Own workflows, public ones and templates (presets are public templates).
+    `via`: the path to the workflow from the queried model ("workflow__")."""
+    shared = Q(**{f"{via}visibility": Workflow.Visibility.PUBLIC}) | Q(
+        **{f"{via}is_template": True, f"{via}owner__isnull": True}
+    )
     if user is not None and user.is_authenticated:
-        return Q(owner=user) | shared
+        return Q(**{f"{via}owner": user}) | shared
     return shared
+
+
+def _mine_or_preset(user, via: str = "") -> Q:
+    """Where a slug is looked up: the user's own workflows and the presets."""
+    q = Q(**{f"{via}owner__isnull": True})
+    if user is not None and user.is_authenticated:
+        q |= Q(**{f"{via}owner": user})
+    return q
 
 
 # --- workflows ----------------------------------------------------------------
@@ -52,17 +63,38 @@ def workflow_get_for_user(*, user, id_or_slug: Any) -> Workflow:
         workflow = qs.filter(_visible_to(user), id=workflow_id).first()
     else:
         # One query: the user's own workflow with this slug if any, else the preset.
-        mine_or_preset = Q(owner__isnull=True)
-        if user is not None and user.is_authenticated:
-            mine_or_preset |= Q(owner=user)
         workflow = (
-            qs.filter(mine_or_preset, slug=str(id_or_slug))
+            qs.filter(_mine_or_preset(user), slug=str(id_or_slug))
             .order_by(F("owner_id").asc(nulls_last=True), "-created_at")
             .first()
         )
     if workflow is None:
         raise Http404("No such workflow.")
     return workflow
+
+
+def workflow_version_get_for_user(*, user, id_or_slug: Any) -> WorkflowVersion:
+    """The latest version of the workflow `workflow_get_for_user` finds, with
+    that workflow, in one query (job creation needs both). Raises Http404."""
+    workflow_id = _as_uuid(id_or_slug)
+    qs = WorkflowVersion.objects.select_related("workflow")
+    if workflow_id is not None:
+        qs = qs.filter(_visible_to(user, "workflow__"), workflow_id=workflow_id)
+        ordering = ["-number"]
+    else:
+        # The user's own workflow with this slug first, else the preset;
+        # within it the newest version.
+        qs = qs.filter(_mine_or_preset(user, "workflow__"), workflow__slug=str(id_or_slug))
+        ordering = [
+            F("workflow__owner_id").asc(nulls_last=True),
+            "-workflow__created_at",
+            "workflow_id",
+            "-number",
+        ]
+    version = qs.order_by(*ordering).first()
+    if version is None:
+        raise Http404("No such workflow.")
+    return version
 
 
 def workflow_get_owned(*, user, workflow_id: Any) -> Workflow:

@@ -1,13 +1,16 @@
 """What creating a job costs the database, and how the per-key rate limit
 refills over time (`make bench` measures the speed; these pin the work)."""
 
+from datetime import timedelta
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from accounts.throttles import TierRateThrottle
-from billing.models import Reservation, Tier, Usage
-from billing.services import plan_get
+from billing.models import Reservation, Subscription, Tier, Usage
+from billing.services import plan_get, subscription_start_trial
 from generations.models import Generation
 from tests.api.conftest import assert_error, key_client
 from tests.api.test_jobs import create_job
@@ -30,11 +33,14 @@ def test_creating_a_job_is_a_dozen_statements_and_the_reservation_comes_last(
 
     statements = _statements(client)
 
-    # Key, workflow, version, subscription, plan, balance lock, allowance,
-    # three job rows, reservation, counter (+ savepoints: tests run in a
-    # transaction) — 25 before the reservation was reworked.
+    # Key with its owner and subscription, workflow with its version, plan,
+    # balance lock, allowance, three job rows, reservation, counter (+
+    # savepoints: tests run in a transaction) — 25 before the reservation
+    # was reworked, 13 before the key and the workflow came with what the
+    # request needs of their neighbours.
     reads_and_writes = [s for s in statements if "SAVEPOINT" not in s]
-    assert len(reads_and_writes) <= 13, "\n".join(s[:120] for s in reads_and_writes)
+    assert len(reads_and_writes) <= 10, "\n".join(s[:120] for s in reads_and_writes)
+    assert sum('FROM "billing_subscription"' in s for s in statements) == 0
     # The balance lock is taken after the job's rows are written, so it is
     # held for the reservation only, not for the whole creation.
     lock = next(i for i, s in enumerate(statements) if "FOR UPDATE" in s)
@@ -127,3 +133,56 @@ def test_reading_the_quota_does_not_wait_on_a_job_being_reserved(alice, generous
 
     assert response.status_code == 200, response.content
     assert response.json()["quota"]["used"] == 0
+
+
+def test_me_reads_the_key_with_its_subscription_then_plan_usage_and_credits(alice):
+    client = key_client(alice)
+    client.get("/api/v1/me")  # this period's usage row exists, as after any first call
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/api/v1/me")
+
+    assert response.status_code == 200
+    statements = [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
+    assert len(statements) <= 4, "\n".join(s[:120] for s in statements)
+    assert 'JOIN "billing_subscription"' in statements[0]  # read with the key
+
+
+def test_a_plan_change_shows_on_the_next_request_with_the_same_key(alice):
+    """The subscription comes with the key on every request: nothing of it
+    is kept from one request to the next."""
+    subscription_start_trial(user=alice)
+    client = key_client(alice)
+    before = client.get("/api/v1/me").json()
+
+    Subscription.objects.filter(user=alice).update(
+        tier=Tier.STUDIO, status="active", stripe_subscription_id="sub_test"
+    )
+    after = client.get("/api/v1/me").json()
+
+    assert (before["tier"], before["quota"]["monthly_limit"]) == ("creator", 100)
+    assert after["tier"] == after["quota"]["tier"] == "studio"
+    assert after["quota"]["monthly_limit"] == plan_get(tier=Tier.STUDIO).monthly_limit
+
+
+def test_a_trial_that_ended_ends_on_the_first_api_request(alice, preset_workflows):
+    """The subscription read with the key still goes through the trial check:
+    the request sees FREE, and the row is moved to FREE."""
+    subscription_start_trial(user=alice)
+    Subscription.objects.filter(user=alice).update(
+        trial_ends_at=timezone.now() - timedelta(minutes=1),
+        current_period_start=timezone.now() - timedelta(days=7),
+        current_period_end=timezone.now() - timedelta(minutes=1),
+    )
+    client = key_client(alice)
+
+    me = client.get("/api/v1/me").json()
+    job = create_job(client)
+
+    assert (me["tier"], me["subscription_status"]) == ("free", "active")
+    assert me["quota"]["monthly_limit"] == plan_get(tier=Tier.FREE).monthly_limit
+    subscription = Subscription.objects.get(user=alice)
+    assert (subscription.tier, subscription.status) == (Tier.FREE, "active")
+    assert job.status_code == 201, job.content
+    reservation = Reservation.objects.select_related("usage").get(generation_id=job.json()["id"])
+    assert reservation.usage.tier == Tier.FREE

@@ -6,12 +6,13 @@ from django.http import Http404
 from django.urls import reverse
 
 from tests.workflows.factories import ProjectFactory, WorkflowFactory
-from workflows.models import Workflow
+from workflows.models import Workflow, WorkflowVersion
 from workflows.selectors import (
     project_get_for_user,
     workflow_get_by_public_slug,
     workflow_get_for_user,
     workflow_list,
+    workflow_version_get_for_user,
 )
 from workflows.services import project_share, project_unshare
 
@@ -150,3 +151,49 @@ def test_pages_need_login(client, private):
     response = client.get(reverse("workflows:detail", kwargs={"workflow_id": private.id}))
     assert response.status_code == 302
     assert "/accounts/login/" in response["Location"]
+
+
+@pytest.mark.django_db
+def test_job_creations_lookup_sees_what_the_workflow_lookup_sees_and_takes_the_newest_version(
+    alice, bob, private
+):
+    """Job creation finds the workflow and its version in one query; it must
+    hide and prefer exactly as workflow_get_for_user does."""
+    WorkflowVersion.objects.create(
+        workflow=private,
+        number=2,
+        workflow_json=private.workflow_json,
+        parameters=private.parameters,
+        created_by=alice,
+    )
+    public = WorkflowFactory(owner=alice, visibility="public")
+    unlisted = WorkflowFactory(owner=alice, visibility="unlisted")
+    own_portrait = WorkflowFactory(owner=alice, slug="portrait_pro")
+
+    for user, id_or_slug in [
+        (bob, private.id),
+        (bob, "alice-secret"),
+        (bob, unlisted.id),
+        (bob, public.slug),  # another user's slug is not looked up
+        (alice, "no-such-slug"),
+        (alice, "not-a-uuid-nor-a-slug/../"),
+    ]:
+        with pytest.raises(Http404):
+            workflow_version_get_for_user(user=user, id_or_slug=id_or_slug)
+        with pytest.raises(Http404):
+            workflow_get_for_user(user=user, id_or_slug=id_or_slug)
+
+    for user, id_or_slug, expected in [
+        (alice, "alice-secret", private),
+        (alice, str(private.id), private),
+        (bob, public.id, public),
+        (alice, "portrait_pro", own_portrait),  # the user's own slug wins
+        (bob, "portrait_pro", workflow_get_for_user(user=bob, id_or_slug="portrait_pro")),
+    ]:
+        version = workflow_version_get_for_user(user=user, id_or_slug=id_or_slug)
+        assert (
+            version.workflow == expected == workflow_get_for_user(user=user, id_or_slug=id_or_slug)
+        )
+        assert version.number == expected.versions.order_by("-number").first().number
+    assert workflow_version_get_for_user(user=alice, id_or_slug=private.id).number == 2
+    assert workflow_get_for_user(user=bob, id_or_slug="portrait_pro").is_preset
