@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 from accounts import openapi  # noqa: F401  (registers the Bearer scheme with drf-spectacular)
 from accounts.models import ApiKey
 from accounts.throttles import ApiRequestRateThrottle, RateLimitHeadersMixin, user_tier
+from billing.models import Tier
 from billing.selectors import billing_me
 from billing.services import subscription_loaded
 
@@ -82,9 +83,15 @@ class MeView(RateLimitHeadersMixin, APIView):
         # and status below agree with it.
         quota = billing_me(user=user, subscription=subscription_loaded(user))
         try:
-            subscription_status = user.subscription.status
+            subscription = user.subscription
         except ObjectDoesNotExist:
-            subscription_status = None
+            subscription = None
+        # The plain FREE account (no row yet, or the row reading the quota
+        # made, or an ended trial) has no subscription to report.
+        on_free = subscription is None or (
+            subscription.tier == Tier.FREE and not subscription.stripe_subscription_id
+        )
+        subscription_status = None if on_free else subscription.status
         api_key = request.auth if isinstance(request.auth, ApiKey) else None
         state = (getattr(request, "_creator_ratelimits", None) or {}).get("requests")
         throttle = ApiRequestRateThrottle()

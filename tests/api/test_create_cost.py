@@ -179,7 +179,7 @@ def test_a_trial_that_ended_ends_on_the_first_api_request(alice, preset_workflow
     me = client.get("/api/v1/me").json()
     job = create_job(client)
 
-    assert (me["tier"], me["subscription_status"]) == ("free", "active")
+    assert (me["tier"], me["subscription_status"]) == ("free", None)
     assert me["quota"]["monthly_limit"] == plan_get(tier=Tier.FREE).monthly_limit
     subscription = Subscription.objects.get(user=alice)
     assert (subscription.tier, subscription.status) == (Tier.FREE, "active")

@@ -111,6 +111,9 @@ def test_me_describes_the_account_and_the_key(alice):
     assert body["api_key"]["scopes"] == ["jobs:read"]
     assert body["rate_limit"]["limit"] >= body["rate_limit"]["remaining"] > 0
     assert "key_hash" not in str(body)
+    # Reading the quota made the account's FREE row: still no subscription.
+    again = client.get("/api/v1/me").json()
+    assert (again["tier"], again["subscription_status"]) == ("free", None)
 
 
 def test_me_shows_the_plan_of_a_subscriber(alice):
