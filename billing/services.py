@@ -8,6 +8,7 @@ wait on each other.
 
 import logging
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -402,19 +403,11 @@ def usage_reserve(
     """
     if credits < 0:
         raise ValueError("credits must be >= 0")
-    if connection.in_atomic_block:
-        # Inside the caller's transaction (job creation): no savepoint round
-        # trips while the lock is held. Nothing is taken before every check
-        # that may refuse has passed (at most this period's usage row is
-        # opened), so a refusal leaves nothing spent in that transaction.
-        return _reserve(
-            user=user,
-            credits=credits,
-            generation_id=generation_id,
-            new_job=new_job,
-            subscription=subscription,
-        )
-    with transaction.atomic():
+    # Inside the caller's transaction (job creation): no savepoint round
+    # trips while the lock is held. Nothing is taken before every check that
+    # may refuse has passed (at most this period's usage row is opened), so
+    # a refusal leaves nothing spent in that transaction.
+    with nullcontext() if connection.in_atomic_block else transaction.atomic():
         return _reserve(
             user=user,
             credits=credits,
