@@ -25,7 +25,7 @@ def _statements(client) -> list[str]:
     return [q["sql"] for q in queries.captured_queries]
 
 
-def test_creating_a_job_is_a_dozen_statements_and_the_reservation_comes_last(
+def test_creating_a_job_is_ten_statements_and_the_reservation_comes_last(
     alice, preset_workflows, generous_rate_limits
 ):
     client = key_client(alice)
