@@ -3,7 +3,10 @@
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from rest_framework import exceptions, status
+from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from creator_site import errors as domain_errors
 
 # Stable codes a client can branch on, by DRF exception class.
 _CODES: dict[type, str] = {
@@ -29,6 +32,11 @@ def error_body(code: str, message: str, details=None) -> dict:
 
 
 def exception_handler(exc, context):
+    if isinstance(exc, domain_errors.DomainError):
+        response = Response(error_body(exc.code, exc.message, exc.details), status=exc.http_status)
+        if exc.http_status == status.HTTP_404_NOT_FOUND:
+            response.data["error"]["message"] = "Not found."
+        return response
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

@@ -69,6 +69,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "creator_site.middleware.DomainErrorMiddleware",
 ]
 
 ROOT_URLCONF = "creator_site.urls"
@@ -234,8 +235,15 @@ SOCIALACCOUNT_PROVIDERS = {
 
 # --- Email ---------------------------------------------------------------------
 
-EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
-vars().update(EMAIL_CONFIG)
+_email = env.email_url("EMAIL_URL", default="consolemail://")
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email.get("EMAIL_HOST") or "localhost"
+EMAIL_PORT = _email.get("EMAIL_PORT") or 25
+EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER") or ""
+EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD") or ""
+EMAIL_USE_TLS = bool(_email.get("EMAIL_USE_TLS", False))
+EMAIL_USE_SSL = bool(_email.get("EMAIL_USE_SSL", False))
+EMAIL_FILE_PATH = _email.get("EMAIL_FILE_PATH") or None
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Creator <no-reply@creator.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
@@ -288,6 +296,8 @@ GENERATION_RETRY_BACKOFF = env.list("GENERATION_RETRY_BACKOFF", cast=float, defa
 # A processing job whose worker has not written for this long is requeued.
 GENERATION_STALE_SECONDS = env.float("GENERATION_STALE_SECONDS", default=600)
 PROGRESS_WRITE_INTERVAL = env.float("PROGRESS_WRITE_INTERVAL", default=0.5)
+# A job that finds every server busy asks again after this many seconds.
+QUEUE_WAIT_SECONDS = env.float("QUEUE_WAIT_SECONDS", default=2)
 INBOX_DIR = Path(env.str("INBOX_DIR", default=str(BASE_DIR / "inbox")))
 TRIAL_DAYS = env.int("TRIAL_DAYS", default=7)
 API_KEY_LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -331,6 +341,11 @@ DRIVE_POLL_RECORD_DAYS = env.int("DRIVE_POLL_RECORD_DAYS", default=14)
 DRIVE_API_ENDPOINT = env.str("DRIVE_API_ENDPOINT", default="")  # stand-ins only
 GOOGLE_TOKEN_URI = env.str("GOOGLE_TOKEN_URI", default="")  # stand-ins only
 GOOGLE_REVOKE_URI = env.str("GOOGLE_REVOKE_URI", default="")  # stand-ins only
+DRIVE_TIMEOUT_SECONDS = env.float("DRIVE_TIMEOUT_SECONDS", default=30)
+DRIVE_RETRY_DELAY_SECONDS = env.float("DRIVE_RETRY_DELAY_SECONDS", default=0.5)
+# A poll or a delivery whose worker died is taken over after this long.
+DRIVE_POLL_LEASE_SECONDS = env.int("DRIVE_POLL_LEASE_SECONDS", default=600)
+DRIVE_DELIVERY_LEASE_SECONDS = env.int("DRIVE_DELIVERY_LEASE_SECONDS", default=600)
 INBOX_ENABLED = env.bool("INBOX_ENABLED", default=DEBUG)
 INBOX_POLL_SECONDS = env.float("INBOX_POLL_SECONDS", default=3)
 INBOX_STABLE_SECONDS = env.float("INBOX_STABLE_SECONDS", default=2)
