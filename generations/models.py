@@ -20,6 +20,12 @@ class ComfyServer(models.Model):
     last_checked_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
+    # The server's /object_info as of its last health check: the node types
+    # and model files it has. Graph validation and routing read it from here,
+    # so neither depends on a cache or on the server answering right now.
+    object_info = models.JSONField(null=True, blank=True, editable=False)
+    object_info_digest = models.CharField(max_length=64, blank=True, editable=False)
+    object_info_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -114,6 +120,20 @@ class Generation(models.Model):
     error_message = models.TextField(blank=True)
     error_details = models.JSONField(default=dict, blank=True)
 
+    class OutputFormat(models.TextChoices):
+        PNG = "png", "PNG"
+        JPEG = "jpeg", "JPEG"
+        WEBP = "webp", "WebP"
+
+    # Still images are converted to this in the worker; animations and
+    # videos are kept as ComfyUI made them.
+    output_format = models.CharField(
+        max_length=4, choices=OutputFormat.choices, default=OutputFormat.PNG
+    )
+    output_quality = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(100)]
+    )
+
     credits_used = models.PositiveIntegerField(default=0)
     # Set once, by the conditional update that emits the refund hook.
     refunded_at = models.DateTimeField(null=True, blank=True)
@@ -205,6 +225,10 @@ class Asset(models.Model):
     height = models.PositiveIntegerField(null=True, blank=True)
     sha256 = models.CharField(max_length=64)
     comfy_node_id = models.CharField(max_length=50, blank=True)
+    # For an input: the workflow input it fills ("image", "mask", …).
+    input_name = models.CharField(max_length=64, blank=True)
+    # For an output: one frame or several (animated WEBP/GIF, video).
+    is_animated = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
