@@ -135,10 +135,16 @@ class Progress:
 
 @dataclass(frozen=True)
 class OutputImage:
+    """One file a prompt produced. `kind` is the list ComfyUI reported it in
+    (`images` for SaveImage and the animated savers, `gifs`/`videos` for
+    video nodes); `animated` is ComfyUI's own flag for multi-frame images."""
+
     node_id: str
     filename: str
     subfolder: str
     type: str
+    kind: str = "images"
+    animated: bool = False
 
     def view_params(self) -> dict[str, str]:
         # Names are unique only per folder: always send subfolder and type.
@@ -153,19 +159,32 @@ class RunResult:
     history: dict[str, Any]
 
 
+# The output lists a node's result may hold files in: SaveImage and the
+# animated savers report `images`, video nodes `gifs` or `videos`.
+OUTPUT_LISTS = ("images", "gifs", "videos")
+
+
 def outputs_from_history(entry: dict[str, Any]) -> list[OutputImage]:
-    images = []
+    """Every file of a history entry, in node order, then list order."""
+    files = []
     for node_id, output in (entry.get("outputs") or {}).items():
-        for image in (output or {}).get("images", []) or []:
-            images.append(
-                OutputImage(
-                    node_id=str(node_id),
-                    filename=image["filename"],
-                    subfolder=image.get("subfolder", ""),
-                    type=image.get("type", "output"),
+        output = output or {}
+        animated = bool(any(output.get("animated") or []))
+        for kind in OUTPUT_LISTS:
+            for item in output.get(kind, []) or []:
+                if not isinstance(item, dict) or "filename" not in item:
+                    continue  # e.g. text or numbers a node reports
+                files.append(
+                    OutputImage(
+                        node_id=str(node_id),
+                        filename=item["filename"],
+                        subfolder=item.get("subfolder", ""),
+                        type=item.get("type", "output"),
+                        kind=kind,
+                        animated=animated or kind != "images",
+                    )
                 )
-            )
-    return images
+    return files
 
 
 class _ProgressTracker:
