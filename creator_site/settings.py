@@ -468,6 +468,8 @@ CONTENT_SECURITY_POLICY = {
         "img-src": [SELF, "data:", "https:"],
         "font-src": [SELF, "data:"],
         "connect-src": [SELF],
+        # ReDoc runs its search index in a worker it creates from a blob: URL.
+        "worker-src": [SELF, "blob:"],
         "object-src": [NONE],
         "base-uri": [SELF],
         "frame-ancestors": [NONE],

@@ -78,6 +78,7 @@ def test_the_policy_runs_only_our_own_scripts(client):
     assert policy["base-uri"] == ["'self'"]
     assert policy["frame-ancestors"] == ["'none'"]
     assert policy["connect-src"] == ["'self'"]
+    assert policy["worker-src"] == ["'self'", "blob:"]  # ReDoc's search worker
     for directive in ("script-src", "default-src", "connect-src"):
         assert "'unsafe-inline'" not in policy[directive]
         assert "'unsafe-eval'" not in policy[directive]
