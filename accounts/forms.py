@@ -7,6 +7,7 @@ from django.core.validators import URLValidator
 from django.utils import timezone
 
 from accounts.models import ApiKey, User
+from creator_site import netguard
 
 _HTTP_URL = URLValidator(schemes=["http", "https"])
 
@@ -51,6 +52,25 @@ class NotificationsForm(forms.Form):
             "invalid": "Enter a full web address, such as https://example.com/hooks/creator."
         },
     )
+
+    def clean_webhook_url(self) -> str:
+        url = self.cleaned_data.get("webhook_url") or ""
+        if not url:
+            return url
+        try:
+            netguard.check_url(url)
+        except netguard.UnsafeURL as exc:
+            # The same check every delivery makes: refused now, it would fail
+            # every time, silently for the user.
+            raise forms.ValidationError(
+                f"Creator cannot send webhooks to this address: {exc} "
+                "Use your receiver's public address."
+            ) from exc
+        except netguard.OutboundError:
+            # The name does not resolve right now. Its DNS may not be set up
+            # yet; every delivery checks again, so saving it is harmless.
+            pass
+        return url
 
 
 class ApiKeyCreateForm(forms.Form):

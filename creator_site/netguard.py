@@ -60,6 +60,11 @@ class ResponseTooLarge(OutboundError):
     """The response body is bigger than the caller's limit."""
 
 
+class OutboundTimeout(OutboundError):
+    """The exchange (connect, headers and body, redirects included) did not
+    finish within the caller's timeout."""
+
+
 @dataclass(frozen=True)
 class Target:
     """A checked URL: where to connect, and what to tell the server."""
@@ -244,21 +249,78 @@ def _resolve(host: str, port: int) -> list[str]:
 # --- requesting -------------------------------------------------------------------
 
 
+class _Deadline:
+    """Ends every connection of one request when its time is up.
+
+    Socket timeouts bound each read, not the sum of them: a server dripping
+    one byte a second never trips them. So a timer shuts the sockets down
+    when the deadline passes, which makes any blocked or later read, write
+    or TLS handshake on them fail at once.
+
+    It holds its own duplicate of each socket rather than reading
+    `connection.sock` when the timer fires: http.client drops that
+    reference as soon as a `Connection: close` response's headers are read
+    (the response object then owns the socket), and TLS wrapping replaces
+    the socket object. A duplicate is the same kernel socket, so shutting
+    it down ends the connection whoever holds it.
+    """
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.at = time.monotonic() + seconds
+        self.expired = False
+        self._lock = threading.Lock()
+        self._handles: list[socket.socket] = []
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def remaining(self) -> float:
+        return self.at - time.monotonic()
+
+    def watch(self, sock: socket.socket) -> None:
+        handle = sock.dup()
+        with self._lock:
+            self._handles.append(handle)
+            if self.expired:  # the timer fired while this one was connecting
+                _shutdown(handle)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for handle in self._handles:
+                _shutdown(handle)
+
+    def close(self) -> None:
+        self._timer.cancel()
+        with self._lock:
+            for handle in self._handles:
+                handle.close()
+            self._handles.clear()
+
+
+def _shutdown(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # already closed by the other side
+        sock.shutdown(socket.SHUT_RDWR)
+
+
 class _PinnedHTTPConnection(http.client.HTTPConnection):
     """Speaks HTTP to `host` (Host header) over a socket to `address`."""
 
-    def __init__(self, target: Target, address: str, timeout: float):
-        super().__init__(target.host, target.port, timeout=timeout)
+    def __init__(self, target: Target, address: str, deadline: _Deadline):
+        super().__init__(target.host, target.port, timeout=max(deadline.remaining(), 0.001))
         self.address = address
+        self.deadline = deadline
 
     def connect(self) -> None:
         self.sock = socket.create_connection((self.address, self.port), self.timeout)
+        self.deadline.watch(self.sock)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 class _PinnedHTTPSConnection(_PinnedHTTPConnection):
-    def __init__(self, target: Target, address: str, timeout: float):
-        super().__init__(target, address, timeout)
+    def __init__(self, target: Target, address: str, deadline: _Deadline):
+        super().__init__(target, address, deadline)
         self.context = ssl.create_default_context()
 
     def connect(self) -> None:
@@ -288,33 +350,42 @@ def safe_request(
     (and 301/302 after a POST) continue as GET without a body, and
     credentials headers are dropped when the origin changes.
 
-    Raises UnsafeURL (nothing was sent to a refused address) or
-    OutboundError; HTTP error statuses are returned, not raised.
+    Raises UnsafeURL (nothing was sent to a refused address), OutboundTimeout
+    or another OutboundError; HTTP error statuses are returned, not raised.
     """
-    deadline = time.monotonic() + timeout
-    headers = dict(headers or {})
-    redirects: list[str] = []
-    target = check_url(url)
-    while True:
-        response = _send_once(target, method, body, headers, deadline, max_bytes, truncate)
-        location = response.headers.get("location")
-        if not (allow_redirects and response.status in REDIRECT_STATUSES and location):
-            response.redirects = redirects
-            return response
-        if len(redirects) >= max_redirects:
-            raise OutboundError(f"More than {max_redirects} redirects, starting at {url}.")
-        next_url = urljoin(target.url, location)
-        redirects.append(next_url)
-        try:
-            next_target = check_url(next_url)
-        except UnsafeURL as exc:
-            raise UnsafeURL(f"Refused the redirect to {next_url}: {exc}") from exc
-        if response.status == 303 or (response.status in (301, 302) and method == "POST"):
-            method, body = "GET", None
-            headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
-        if next_target.origin != target.origin:
-            headers = {k: v for k, v in headers.items() if k.lower() not in _CREDENTIAL_HEADERS}
-        target = next_target
+    deadline = _Deadline(timeout)
+    try:
+        headers = dict(headers or {})
+        redirects: list[str] = []
+        target = check_url(url)
+        while True:
+            response = _send_once(target, method, body, headers, deadline, max_bytes, truncate)
+            location = response.headers.get("location")
+            if not (allow_redirects and response.status in REDIRECT_STATUSES and location):
+                response.redirects = redirects
+                return response
+            if len(redirects) >= max_redirects:
+                raise OutboundError(f"More than {max_redirects} redirects, starting at {url}.")
+            next_url = urljoin(target.url, location)
+            redirects.append(next_url)
+            try:
+                next_target = check_url(next_url)
+            except UnsafeURL as exc:
+                raise UnsafeURL(f"Refused the redirect to {next_url}: {exc}") from exc
+            if response.status == 303 or (response.status in (301, 302) and method == "POST"):
+                method, body = "GET", None
+                headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
+            if next_target.origin != target.origin:
+                headers = {k: v for k, v in headers.items() if k.lower() not in _CREDENTIAL_HEADERS}
+            target = next_target
+    finally:
+        deadline.close()
+
+
+def _timed_out(target: Target, deadline: _Deadline) -> OutboundTimeout:
+    return OutboundTimeout(
+        f"{target.host} did not answer in time (the limit is {deadline.seconds:g} seconds)."
+    )
 
 
 def _send_once(
@@ -322,28 +393,23 @@ def _send_once(
     method: str,
     body: bytes | None,
     headers: dict[str, str],
-    deadline: float,
+    deadline: _Deadline,
     max_bytes: int,
     truncate: bool,
 ) -> SafeResponse:
     connection_class = _PinnedHTTPSConnection if target.scheme == "https" else _PinnedHTTPConnection
     last_error: Exception | None = None
     for address in target.addresses:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
+        if deadline.expired or deadline.remaining() <= 0:
             break
-        connection = connection_class(target, address, timeout=remaining)
-        # Socket timeouts bound each read, not the sum of them: a server
-        # dripping one byte at a time would never trip them. The watchdog
-        # closes the socket when the overall deadline passes.
-        aborted = threading.Event()
-        watchdog = threading.Timer(remaining, _abort, args=[connection, aborted])
-        watchdog.daemon = True
-        watchdog.start()
+        connection = connection_class(target, address, deadline)
+        response: http.client.HTTPResponse | None = None
         try:
             try:
                 connection.connect()
             except OSError as exc:
+                if deadline.expired:
+                    raise
                 last_error = exc
                 continue  # try the host's next (already checked) address
             request_headers = {"Host": target.host_header, "Connection": "close", **headers}
@@ -362,9 +428,10 @@ def _send_once(
                     f"The response from {target.host} is larger than {max_bytes} bytes."
                 )
             data = response.read(max_bytes + 1)
-            # A closed socket reads as a short body, not an error.
-            if aborted.is_set():
-                raise TimeoutError("deadline passed")
+            # A socket shut down at the deadline reads as a short (or, with
+            # no length, complete-looking) body, not an error.
+            if deadline.expired:
+                raise _timed_out(target, deadline)
             if length is not None and len(data) < min(length, max_bytes + 1):
                 raise OutboundError(f"The response from {target.host} was cut short.")
             too_big = len(data) > max_bytes
@@ -383,20 +450,13 @@ def _send_once(
         except OutboundError:
             raise
         except (OSError, http.client.HTTPException, ValueError) as exc:
-            if aborted.is_set() or time.monotonic() >= deadline:
-                raise OutboundError(f"{target.host} did not answer in time.") from exc
+            if deadline.expired or deadline.remaining() <= 0:
+                raise _timed_out(target, deadline) from exc
             raise OutboundError(f"The request to {target.host} failed: {exc}") from exc
         finally:
-            watchdog.cancel()
+            if response is not None:
+                response.close()  # after `Connection: close` it owns the socket
             connection.close()
     if last_error is None:
-        raise OutboundError(f"{target.host} did not answer in time.")
+        raise _timed_out(target, deadline)
     raise OutboundError(f"Could not connect to {target.host}: {last_error}") from last_error
-
-
-def _abort(connection: http.client.HTTPConnection, aborted: threading.Event) -> None:
-    aborted.set()
-    sock = connection.sock
-    if sock is not None:
-        with contextlib.suppress(OSError):  # already closed
-            sock.shutdown(socket.SHUT_RDWR)

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",  # Content-Security-Policy, see the block at the end
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -444,4 +445,35 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+# --- Content-Security-Policy (django-csp) ------------------------------------------
+
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE  # noqa: E402
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        # Scripts only from our static files. A page that must run an inline
+        # script gives it nonce="{{ request.csp_nonce }}" (the API docs do);
+        # the nonce is sent only on pages that use it.
+        "script-src": [SELF, NONCE],
+        # Inline styles stay allowed: templates size progress bars with
+        # style="width: N%", htmx and ReDoc add <style> elements, and the 500
+        # page (rendered without a request, so without a nonce) has its own.
+        # CSS cannot run script; script-src is what this policy is for.
+        "style-src": [SELF, UNSAFE_INLINE],
+        # https: for avatars (any https URL the user gives) and presigned
+        # S3 links to results; data: for Bootstrap's and Swagger UI's icons.
+        "img-src": [SELF, "data:", "https:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        # ReDoc runs its search index in a worker it creates from a blob: URL.
+        "worker-src": [SELF, "blob:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        # No form-action: browsers apply it to the redirect after a POST, and
+        # signing in with Google and paying with Stripe redirect off-site.
+    },
 }

@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
 from django.urls import include, path
@@ -16,6 +15,8 @@ urlpatterns = [
     path("dashboard/", dashboard, name="dashboard"),
     path("pricing/", billing_views.pricing, name="pricing"),
     path("stripe/", include("djstripe.urls", namespace="djstripe")),
+    # Before allauth's: its Google views fail with a 500 when Google is not set up.
+    path("accounts/google/", include("accounts.google_login")),
     path("accounts/", include("allauth.urls")),
     path("", include("accounts.urls")),
     path("workflows/", include("workflows.urls")),
@@ -27,7 +28,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# No /media/ route, not even with DEBUG: stored files are users' images, reached
+# only through signed, expiring links (generations.files.asset_url).
