@@ -92,12 +92,13 @@ def _recorded_object_info() -> dict[str, Any]:
     return json.loads((RECORDED / "object_info_full.json").read_text())
 
 
-def _folder_of(class_type: str, input_name: str) -> str | None:
+def loader_folder(class_type: str, input_name: str) -> str | None:
+    """The model folder a loader input lists (`ckpt_name` → checkpoints), or None."""
     return NODE_INPUT_FOLDERS.get((class_type, input_name)) or INPUT_FOLDERS.get(input_name)
 
 
 def _options(class_type: str, input_name: str, models: dict[str, list[str]]) -> list[str]:
-    folder = _folder_of(class_type, input_name)
+    folder = loader_folder(class_type, input_name)
     names = list(models.get(folder, []))
     if class_type == "VAELoader":
         approx = models.get("vae_approx", [])
@@ -120,7 +121,7 @@ def object_info_with_models(models: dict[str, list[str]]) -> dict[str, Any]:
         filled = None
         for category in ("required", "optional"):
             for input_name, entry in (spec.get("input", {}).get(category) or {}).items():
-                if _folder_of(class_type, input_name) is None:
+                if loader_folder(class_type, input_name) is None:
                     continue
                 if filled is None:
                     filled = copy.deepcopy(spec)

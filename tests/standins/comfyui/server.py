@@ -215,6 +215,10 @@ class DevComfyServer:
     async def serve_forever(self) -> None:
         await self._startup()
         print(f"Development ComfyUI server on {self.url} (data in {self.data_dir})", flush=True)
+        installed = "; ".join(
+            f"{folder}: {', '.join(names)}" for folder, names in self.models.items()
+        )
+        print(f"Installed models: {installed or 'none'}", flush=True)
         try:
             await self._stopped.wait()
         finally:
@@ -1000,7 +1004,12 @@ class PromptRun:
             if server.interrupt_requested:
                 raise InterruptProcessing()
             report = self._report_progress(node_id, value, total)
-            asyncio.run_coroutine_threadsafe(report, loop).result(30)
+            try:
+                future = asyncio.run_coroutine_threadsafe(report, loop)
+            except RuntimeError:  # the server stopped while this node ran
+                report.close()
+                raise InterruptProcessing() from None
+            future.result(30)
 
         return progress
 
