@@ -8,7 +8,15 @@ import pytest
 import requests
 from PIL import Image, ImageChops
 
-from tests.comfyui.helpers import output_images, png_bytes, run_prompt, run_watching, upload
+from tests.comfyui.helpers import (
+    image_bytes,
+    output_images,
+    png_bytes,
+    run_prompt,
+    run_watching,
+    upload,
+)
+from tests.comfyui.replay import load
 from tests.standins.comfyui.sampling import render
 
 CHECKPOINT = "sd_xl_base_1.0.safetensors"
@@ -191,28 +199,44 @@ def test_a_composite_pastes_the_source_at_its_place(server):
     assert image.getcolors() == [(64 * 48, (255, 0, 0))]
 
 
-def test_a_noise_mask_repaints_only_inside_the_mask(server):
+def masked_sampling(server, encoder):
+    """Sample into the left half of a uniform photo, masked with `encoder`."""
     photo = Image.new("RGB", (64, 64), (20, 120, 200))
     mask = Image.new("RGB", (64, 64), (0, 0, 0))
     mask.paste((255, 255, 255), (0, 0, 32, 64))
     upload(server, png_bytes(photo), "photo.png")
     upload(server, png_bytes(mask), "mask.png")
     graph = text_to_image(width=64, height=64)
-    graph["1"] = {"class_type": "LoadImage", "inputs": {"image": "photo.png"}}
-    graph["2"] = {"class_type": "LoadImageMask", "inputs": {"image": "mask.png", "channel": "red"}}
-    graph["10"] = {"class_type": "VAEEncode", "inputs": {"pixels": ["1", 0], "vae": ["4", 2]}}
-    graph["11"] = {
-        "class_type": "SetLatentNoiseMask",
-        "inputs": {"samples": ["10", 0], "mask": ["2", 0]},
-    }
-    graph["3"]["inputs"]["latent_image"] = ["11", 0]
     del graph["5"]
-
+    graph["1"] = node("LoadImage", image="photo.png")
+    graph["2"] = node("LoadImageMask", image="mask.png", channel="red")
+    if encoder == "SetLatentNoiseMask":
+        graph["10"] = node("VAEEncode", pixels=["1", 0], vae=["4", 2])
+        graph["11"] = node("SetLatentNoiseMask", samples=["10", 0], mask=["2", 0])
+    else:
+        graph["11"] = node(
+            "VAEEncodeForInpaint", pixels=["1", 0], vae=["4", 2], mask=["2", 0], grow_mask_by=6
+        )
+    graph["3"]["inputs"]["latent_image"] = ["11", 0]
     [image] = output_images(server, run_prompt(server, graph))
+    return image
+
+
+def test_a_noise_mask_repaints_only_inside_the_mask(server):
+    image = masked_sampling(server, "SetLatentNoiseMask")
 
     assert image.size == (64, 64)
     assert image.crop((32, 0, 64, 64)).getcolors() == [(32 * 64, (20, 120, 200))]
     assert (20, 120, 200) not in [color for _, color in image.crop((0, 0, 32, 64)).getcolors(4096)]
+
+
+def test_an_inpaint_encoding_repaints_the_mask_grown_by_a_few_pixels(server):
+    image = masked_sampling(server, "VAEEncodeForInpaint")
+
+    assert image.size == (64, 64)
+    assert image.crop((36, 0, 64, 64)).getcolors() == [(28 * 64, (20, 120, 200))]
+    grown = image.crop((32, 0, 35, 64)).getcolors(4096)
+    assert (20, 120, 200) not in [color for _, color in grown]
 
 
 @pytest.mark.parametrize(
@@ -322,3 +346,31 @@ def test_inputs_a_node_does_not_declare_are_ignored(server):
 
     [image] = output_images(server, run_prompt(server, graph))
     assert ImageChops.difference(image.convert("RGB"), Image.new("RGB", (8, 8))).getbbox() is None
+
+
+def test_a_model_upscale_reports_progress_in_the_recorded_order(start_comfy_server):
+    records = load("i_progress_and_previews")
+    [request] = [
+        r["request"]["json"]
+        for r in records
+        if r["kind"] == "http" and "UpscaleModelLoader" in str(r["request"].get("json"))
+    ]
+    recorded = [r["text"] for r in records if r["kind"] == "ws_recv" and r["ws"] == "client"]
+    server = start_comfy_server(models={"upscale_models": ["random_compact_x2.safetensors"]})
+    upload(server, image_bytes((1024, 1024)), "prog.jpg")
+
+    _, messages = run_watching(server, request["prompt"])
+
+    def upscale_part(stream):
+        """From the upscale node's start to the next node's, with node 3's progress values."""
+        kinds = [(m["type"], m["data"].get("node")) for m in stream]
+        start, end = kinds.index(("executing", "3")), kinds.index(("executing", "4"))
+        part = []
+        for message in stream[start:end]:
+            data = message["data"]
+            if message["type"] == "progress_state":
+                data = data["nodes"].get("3", {})
+            part.append((message["type"], data.get("value"), data.get("max"), data.get("state")))
+        return part
+
+    assert upscale_part(messages) == upscale_part(recorded)
