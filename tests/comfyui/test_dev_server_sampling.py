@@ -305,6 +305,7 @@ def test_animated_webp_and_png_are_saved_as_real_animations(server):
     webp = Image.open(server.output_dir / "anim_00001_.webp")
     png = Image.open(server.output_dir / "anim_00002_.png")
     assert (webp.format, webp.n_frames, webp.size) == ("WEBP", 4, (128, 128))
+    assert webp.getexif()[0x0110].startswith('prompt:{"4": ')  # the graph, as ComfyUI writes it
     assert (png.format, png.n_frames, png.info["duration"]) == ("PNG", 4, 250)
     assert b"comf" in (server.output_dir / "anim_00002_.png").read_bytes()  # the graph
 

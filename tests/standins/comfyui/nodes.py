@@ -59,9 +59,9 @@ class NodeResult:
 def _open_input(ctx: RunContext, image: str) -> Image.Image:
     name, folder = annotated_filepath(image, ctx)
     path = (folder or ctx.input_dir) / name
+    # Read whole, so the frames of an animation can be walked after the file is closed.
     with open(path, "rb") as fh:  # FileNotFoundError carries the path, like ComfyUI
-        img = Image.open(io.BytesIO(fh.read()))
-    return img
+        return Image.open(io.BytesIO(fh.read()))
 
 
 def _load_image(ctx: RunContext, image: str) -> NodeResult:
@@ -170,7 +170,7 @@ def _save_animated_webp(
     method: str,
 ) -> NodeResult:
     folder, filename, counter, subfolder = save_image_path(filename_prefix, ctx.output_dir)
-    exif = images[0].getexif()
+    exif = Image.Exif()
     exif[0x0110] = f"prompt:{json.dumps(ctx.prompt)}"
     tag = 0x010F
     for key, value in (ctx.extra_pnginfo or {}).items():

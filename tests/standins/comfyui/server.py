@@ -16,6 +16,7 @@ It is a stand-in, for tests and `make run`: it never replaces a real ComfyUI.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import copy
 import hashlib
 import heapq
@@ -167,6 +168,7 @@ class DevComfyServer:
         self._wakeup: asyncio.Event | None = None
         self._worker: asyncio.Task | None = None
         self._stopped: asyncio.Event | None = None
+        self.stopping = False  # a node still running in a thread then stops at its next step
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -248,6 +250,7 @@ class DevComfyServer:
             self.port = self._site._server.sockets[0].getsockname()[1]
 
     async def _shutdown(self) -> None:
+        self.stopping = True
         if self._worker:
             self._worker.cancel()
         await self._close_sockets()
@@ -1001,7 +1004,7 @@ class PromptRun:
             if server.knobs.step_delay:
                 time.sleep(server.knobs.step_delay)
             # Checked before each step is reported, like ComfyUI's sampler callback.
-            if server.interrupt_requested:
+            if server.interrupt_requested or server.stopping:
                 raise InterruptProcessing()
             report = self._report_progress(node_id, value, total)
             try:
@@ -1009,7 +1012,14 @@ class PromptRun:
             except RuntimeError:  # the server stopped while this node ran
                 report.close()
                 raise InterruptProcessing() from None
-            future.result(30)
+            while True:
+                try:
+                    future.result(0.2)
+                    return
+                except concurrent.futures.TimeoutError:
+                    if server.stopping:
+                        future.cancel()
+                        raise InterruptProcessing() from None
 
         return progress
 
