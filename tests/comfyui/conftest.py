@@ -35,3 +35,19 @@ def comfy(comfy_server):
         comfy_server.url, connect_timeout=2, silence_timeout=5, total_timeout=60
     ) as client:
         yield client
+
+
+@pytest.fixture
+def start_comfy_server(tmp_path):
+    """Starts development ComfyUI servers (`models=` etc. as given); all stopped after the test."""
+    servers = []
+
+    def start(**options):
+        data_dir = tmp_path / f"comfy-{len(servers)}"
+        server = DevComfyServer(port=0, data_dir=data_dir, **options).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()

@@ -129,6 +129,7 @@ class Replay:
         self.names: dict[str, str] = {}
         self.sockets: dict[str, Socket] = {}
         self.exchanges: list[Exchange] = []
+        self.last_history: Any = None
         self.recorded_ws: dict[str, list[dict[str, Any]]] = {}
         for record in self.records:
             if record["kind"] == "ws_recv" and record["frame"] == "text":
@@ -195,15 +196,35 @@ class Replay:
         conn = connect(
             f"ws://{self.server.host}:{self.server.port}{path_and_query}", proxy=None, legacy=True
         )
-        socket = Socket(name, conn)
+        # Some recordings reuse a socket name for successive connections: what a
+        # name received is then what all of them received, in order.
+        previous = self.sockets.get(name)
+        socket = Socket(name, conn, previous.messages if previous else [])
         socket.thread = threading.Thread(target=socket.read, daemon=True)
         socket.thread.start()
         self.sockets[name] = socket
 
+    def _view_query(self, record: dict[str, Any]) -> dict[str, str]:
+        """The query of a /view the recorder logged without one (scenarios l, m, n).
+
+        It asked for a file the history answer before it named; the answer's
+        Content-Disposition says which."""
+        disposition = record["response"]["headers"].get("content-disposition", "")
+        wanted = disposition.partition('filename="')[2].rstrip('"')
+        for entry in (self.last_history or {}).values():
+            for output in (entry.get("outputs") or {}).values():
+                for image in output.get("images", []):
+                    if image["filename"] == wanted:
+                        return self._map(image)
+        return {}
+
     def _send(self, record: dict[str, Any]) -> Exchange:
         request = record["request"]
         url = f"{self.server.url}{self._map(request['path'])}"
-        kwargs: dict[str, Any] = {"timeout": 30, "params": self._map(request.get("query") or {})}
+        query = request.get("query")
+        if query is None and request["path"] in ("/view", "/api/view"):
+            query = self._view_query(record)
+        kwargs: dict[str, Any] = {"timeout": 30, "params": self._map(query or {})}
         headers = self._map(request.get("headers") or {})
         if "json" in request:
             kwargs["json"] = self._map(request["json"])
@@ -219,6 +240,8 @@ class Replay:
                     files.append((part["field"], (None, part["value"])))
             kwargs["files"] = files
         recorded = record["response"]
+        if request["path"].startswith("/history/"):
+            self.last_history = recorded.get("json")
         deadline = time.monotonic() + 15
         while True:
             response = requests.request(request["method"], url, headers=headers, **kwargs)
@@ -248,14 +271,27 @@ class Replay:
         return exchange
 
     def run(self) -> Replay:
+        received_since_open: dict[str, int] = {}
+        kept_at_open: dict[str, int] = {}
         for record in self.records:
             kind = record["kind"]
             if kind == "ws_open":
                 self._wait_for_ws(record["t_ms"])
+                previous = self.sockets.get(record["ws"])
+                kept_at_open[record["ws"]] = len(previous.messages) if previous else 0
+                received_since_open[record["ws"]] = 0
                 self._open(record["ws"], record["url"])
-            elif kind == "ws_close":
+            elif kind == "ws_recv":
+                received_since_open[record["ws"]] = received_since_open.get(record["ws"], 0) + 1
+            if kind == "ws_close":
                 self._wait_for_ws(record["t_ms"])
-                self.sockets[record["ws"]].conn.close()
+                socket = self.sockets[record["ws"]]
+                socket.conn.close()
+                socket.thread.join(5)
+                if received_since_open.get(record["ws"]) == 0:
+                    # The recorder closed this socket before reading its greeting;
+                    # what ours read on it is not part of the comparison.
+                    del socket.messages[kept_at_open[record["ws"]] :]
             elif kind == "http":
                 self._wait_for_ws(record["t_start_ms"])
                 self.exchanges.append(self._send(record))

@@ -12,25 +12,7 @@ import requests
 from PIL import Image
 from websockets.sync.client import connect
 
-from tests.comfyui.helpers import REPO, image_bytes, preset
-
-
-def upload(server, data, name="in.jpg", **fields):
-    files = {"image": (name, data, "image/jpeg")}
-    return requests.post(f"{server.url}/upload/image", files=files, data=fields, timeout=10)
-
-
-def run_prompt(server, graph, **body):
-    response = requests.post(f"{server.url}/prompt", json={"prompt": graph, **body}, timeout=10)
-    assert response.status_code == 200, response.text
-    prompt_id = response.json()["prompt_id"]
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        entry = requests.get(f"{server.url}/history/{prompt_id}", timeout=10).json()
-        if entry:
-            return entry[prompt_id]
-        time.sleep(0.02)
-    raise AssertionError("prompt did not finish")
+from tests.comfyui.helpers import REPO, image_bytes, preset, run_prompt, upload
 
 
 def test_output_counters_continue_per_folder_and_prefix_may_hold_a_subfolder(comfy_server):
@@ -130,6 +112,7 @@ def test_it_runs_as_a_module(tmp_path):
         port = probe.getsockname()[1]
     command = [sys.executable, "-m", "tests.standins.comfyui", "--host", "127.0.0.1"]
     command += ["--port", str(port), "--data-dir", str(tmp_path)]
+    command += ["--models", "checkpoints=b.safetensors,a.safetensors", "upscale_models=4x.pth"]
     process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 20
@@ -142,6 +125,8 @@ def test_it_runs_as_a_module(tmp_path):
                 time.sleep(0.1)
         assert stats.json()["system"]["comfyui_version"] == "0.3.64"
         assert (tmp_path / "input").is_dir()
+        models = requests.get(f"http://127.0.0.1:{port}/models/checkpoints", timeout=1)
+        assert models.json() == ["a.safetensors", "b.safetensors"]
     finally:
         process.terminate()
         process.communicate(timeout=10)

@@ -25,15 +25,24 @@ SCENARIOS = [
     "h_late_ws_and_reconnect",
     "j_cache_resubmit",
     "k_output_subfolder",
+    "l_no_input_and_two_inputs",
+    "m_missing_models",
+    "n_animated_and_mask",
 ]
+# What the recording server had installed (see PROTOCOL.md); nothing otherwise.
+SCENARIO_MODELS = {"g_misc_gets": {"upscale_models": ["random_compact_x2.safetensors"]}}
 
 
 @pytest.fixture
-def replay_server(tmp_path):
+def replay_server(tmp_path, scenario):
     # Slow enough that a prompt is still running while the recorded requests
     # about it (queue listing, delete, reconnect) are replayed.
     server = DevComfyServer(
-        port=0, data_dir=tmp_path / "comfy", node_delay=0.06, max_upload_size=4 * 1024 * 1024
+        port=0,
+        data_dir=tmp_path / "comfy",
+        node_delay=0.06,
+        max_upload_size=4 * 1024 * 1024,
+        models=SCENARIO_MODELS.get(scenario),
     ).start()
     yield server
     server.stop()

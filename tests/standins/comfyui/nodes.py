@@ -1,22 +1,24 @@
 """Model-free ComfyUI image nodes, executed for real with Pillow.
 
 An IMAGE is a list of PIL images (ComfyUI's batch dimension), a MASK a list of
-"L" images. Each node returns a tuple of outputs, like ComfyUI's node functions,
-and output nodes also return their UI dict ({"images": [...]}).
+"L" images (255 = 1.0). Each node returns a tuple of outputs, like ComfyUI's
+node functions, and output nodes also return their UI dict ({"images": [...]}).
+The nodes that need a model in ComfyUI are stand-ins in `sampling.py`.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import random
 import string
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, ImageChops, ImageFilter, ImageOps
+from PIL import Image, ImageChops, ImageFilter, ImageOps, ImageSequence
 from PIL.PngImagePlugin import PngInfo
 
 RESAMPLE = {
@@ -28,15 +30,24 @@ RESAMPLE = {
 }
 
 
+def _no_progress(value: int, total: int) -> None:
+    pass
+
+
 @dataclass
 class RunContext:
-    """What a node may need besides its inputs (ComfyUI's hidden inputs and folders)."""
+    """What a node may need besides its inputs (ComfyUI's hidden inputs and folders).
+
+    `progress(value, total)` is ComfyUI's progress bar: the server sends
+    `progress` messages for it and raises there when the prompt is interrupted."""
 
     input_dir: Path
     output_dir: Path
     temp_dir: Path
     prompt: dict[str, Any]
     extra_pnginfo: dict[str, Any] | None
+    models: dict[str, list[str]] = field(default_factory=dict)
+    progress: Callable[[int, int], None] = _no_progress
 
 
 @dataclass
@@ -45,18 +56,47 @@ class NodeResult:
     ui: dict[str, Any] | None = None
 
 
-def _load_image(ctx: RunContext, image: str) -> NodeResult:
+def _open_input(ctx: RunContext, image: str) -> Image.Image:
     name, folder = annotated_filepath(image, ctx)
     path = (folder or ctx.input_dir) / name
+    # Read whole, so the frames of an animation can be walked after the file is closed.
     with open(path, "rb") as fh:  # FileNotFoundError carries the path, like ComfyUI
-        img = Image.open(fh)
-        img = ImageOps.exif_transpose(img)
-        img.load()
-    if "A" in img.getbands():
-        mask = ImageOps.invert(img.getchannel("A"))
-    else:
-        mask = Image.new("L", (64, 64), 0)
-    return NodeResult(([img.convert("RGB")], [mask]))
+        return Image.open(io.BytesIO(fh.read()))
+
+
+def _load_image(ctx: RunContext, image: str) -> NodeResult:
+    img = _open_input(ctx, image)
+    images, masks = [], []
+    # Every frame of an animated input is one image of the batch; frames of
+    # another size are skipped, and an MPO (camera JPEG) gives its first only.
+    for frame in ImageSequence.Iterator(img):
+        frame = ImageOps.exif_transpose(frame)
+        if images and frame.size != images[0].size:
+            continue
+        if frame.mode == "I":
+            frame = frame.point(lambda value: value * (1 / 255))
+        if "A" in frame.getbands():
+            masks.append(ImageOps.invert(frame.getchannel("A")))
+        elif frame.mode == "P" and "transparency" in frame.info:
+            masks.append(ImageOps.invert(frame.convert("RGBA").getchannel("A")))
+        else:
+            masks.append(Image.new("L", (64, 64), 0))
+        images.append(frame.convert("RGB"))
+        if img.format == "MPO":
+            break
+    return NodeResult((images, masks))
+
+
+def _load_image_mask(ctx: RunContext, image: str, channel: str) -> NodeResult:
+    img = ImageOps.exif_transpose(_open_input(ctx, image))
+    if img.getbands() != ("R", "G", "B", "A"):
+        if img.mode == "I":
+            img = img.point(lambda value: value * (1 / 255))
+        img = img.convert("RGBA")
+    mask = img.getchannel(channel[0].upper())
+    if channel == "alpha":
+        mask = ImageOps.invert(mask)  # transparent is what gets painted
+    return NodeResult(([mask],))
 
 
 def annotated_filepath(name: str, ctx: RunContext) -> tuple[str, Path | None]:
@@ -118,6 +158,61 @@ def _save(ctx: RunContext, images: list, prefix: str, *, kind: str, compress: in
         results.append({"filename": name, "subfolder": subfolder, "type": kind})
         counter += 1
     return NodeResult((), {"images": results})
+
+
+def _save_animated_webp(
+    ctx: RunContext,
+    images: list,
+    filename_prefix: str,
+    fps: float,
+    lossless: bool,
+    quality: int,
+    method: str,
+) -> NodeResult:
+    folder, filename, counter, subfolder = save_image_path(filename_prefix, ctx.output_dir)
+    exif = Image.Exif()
+    exif[0x0110] = f"prompt:{json.dumps(ctx.prompt)}"
+    tag = 0x010F
+    for key, value in (ctx.extra_pnginfo or {}).items():
+        exif[tag] = f"{key}:{json.dumps(value)}"
+        tag -= 1
+    name = f"{filename}_{counter:05}_.webp"
+    images[0].save(
+        folder / name,
+        save_all=True,
+        duration=int(1000.0 / fps),
+        append_images=images[1:],
+        exif=exif,
+        lossless=lossless,
+        quality=quality,
+        method={"default": 4, "fastest": 0, "slowest": 6}[method],
+    )
+    result = {"filename": name, "subfolder": subfolder, "type": "output"}
+    # ComfyUI flags a one-frame "animation" as not animated.
+    return NodeResult((), {"images": [result], "animated": [len(images) != 1]})
+
+
+def _save_animated_png(
+    ctx: RunContext, images: list, filename_prefix: str, fps: float, compress_level: int
+) -> NodeResult:
+    folder, filename, counter, subfolder = save_image_path(filename_prefix, ctx.output_dir)
+    info = PngInfo()
+    # ComfyUI puts the graph in private "comf" chunks after the image data.
+    info.add(b"comf", b"prompt\0" + json.dumps(ctx.prompt).encode("latin-1"), after_idat=True)
+    for key, value in (ctx.extra_pnginfo or {}).items():
+        data = key.encode("latin-1") + b"\0" + json.dumps(value).encode("latin-1")
+        info.add(b"comf", data, after_idat=True)
+    name = f"{filename}_{counter:05}_.png"
+    images[0].save(
+        folder / name,
+        pnginfo=info,
+        compress_level=compress_level,
+        save_all=True,
+        duration=int(1000.0 / fps),
+        append_images=images[1:],
+    )
+    result = {"filename": name, "subfolder": subfolder, "type": "output"}
+    return NodeResult((), {"images": [result], "animated": [True]})
 
 
 def _save_image(ctx: RunContext, images: list, filename_prefix: str) -> NodeResult:
@@ -266,15 +361,42 @@ def _image_crop(
     return NodeResult((out,))
 
 
-def _not_supported(ctx: RunContext, **inputs: Any) -> NodeResult:
-    raise NotImplementedError(
-        "This node needs a model; the development ComfyUI server cannot run it."
-    )
+def _image_composite_masked(
+    ctx: RunContext,
+    destination: list,
+    source: list,
+    x: int,
+    y: int,
+    resize_source: bool,
+    mask: list | None = None,
+) -> NodeResult:
+    out = []
+    for i, dest in enumerate(destination):
+        src = source[min(i, len(source) - 1)]
+        if resize_source:
+            src = src.resize(dest.size, Image.Resampling.BILINEAR)
+        src = src.convert(dest.mode)
+        alpha = None
+        if mask:
+            alpha = mask[min(i, len(mask) - 1)].resize(src.size, Image.Resampling.BILINEAR)
+        # Only the part of the source that lands on the destination is pasted.
+        left, top = min(x, dest.width), min(y, dest.height)
+        width, height = min(src.width, dest.width - left), min(src.height, dest.height - top)
+        dest = dest.copy()
+        if width > 0 and height > 0:
+            box = (0, 0, width, height)
+            dest.paste(src.crop(box), (left, top), alpha.crop(box) if alpha else None)
+        out.append(dest)
+    return NodeResult((out,))
 
 
-NODES: dict[str, Callable[..., NodeResult]] = {
+IMAGE_NODES: dict[str, Callable[..., NodeResult]] = {
     "LoadImage": _load_image,
+    "LoadImageMask": _load_image_mask,
     "SaveImage": _save_image,
+    "SaveAnimatedWEBP": _save_animated_webp,
+    "SaveAnimatedPNG": _save_animated_png,
+    "ImageCompositeMasked": _image_composite_masked,
     "PreviewImage": _preview_image,
     "ImageBlur": _image_blur,
     "ImageSharpen": _image_sharpen,
@@ -286,7 +408,3 @@ NODES: dict[str, Callable[..., NodeResult]] = {
     "ImageQuantize": _image_quantize,
     "ImageCrop": _image_crop,
 }
-
-
-def run_node(class_type: str, ctx: RunContext, inputs: dict[str, Any]) -> NodeResult:
-    return NODES.get(class_type, _not_supported)(ctx, **inputs)

@@ -2,13 +2,21 @@
 
 Speaks what `recorded/PROTOCOL.md` describes (routes, JSON shapes, message order,
 per-client delivery, validation bodies, caching, output counters) and executes the
-model-free image nodes with Pillow, so outputs are real PNGs. Knobs let tests slow
-nodes down, make a node fail, drop websockets, or take the server down.
+model-free image nodes with Pillow, so outputs are real PNGs. The core sampling
+nodes are deterministic stand-ins (`sampling.py`): a text-to-image graph returns a
+real picture of the asked size, made from its seed and prompt. `/object_info` is the
+recorded one of all 365 core nodes, with the model lists filled from the models the
+server is told it has (`models=`, `--models`); nodes it cannot run fail at run time
+with an `execution_error`. Knobs let tests slow nodes down, make a node fail, drop
+websockets, or take the server down.
+
+It is a stand-in, for tests and `make run`: it never replaces a real ComfyUI.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import copy
 import hashlib
 import heapq
@@ -24,6 +32,7 @@ import time
 import traceback
 import uuid
 from collections import OrderedDict
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -32,19 +41,15 @@ from urllib.parse import urlsplit
 from aiohttp import WSMsgType, web
 from PIL import Image
 
-from .nodes import RunContext, annotated_filepath, run_node
-from .validation import PromptValidator
+from .model_files import MODEL_FOLDERS, models_normalise, object_info_with_models
+from .nodes import IMAGE_NODES, NodeResult, RunContext, annotated_filepath
+from .sampling import SAMPLING_NODES
+from .validation import IMAGE_LOADERS, PromptValidator
 
-RECORDED = Path(__file__).parent / "recorded"
 MAX_UPLOAD_SIZE = 100 * 1024 * 1024
 MAX_HISTORY = 10_000
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
-MODEL_FOLDERS = [
-    "checkpoints", "configs", "loras", "vae", "text_encoders", "diffusion_models",
-    "clip_vision", "style_models", "embeddings", "diffusers", "vae_approx", "controlnet",
-    "gligen", "upscale_models", "custom_nodes", "hypernetworks", "photomaker", "classifiers",
-    "model_patches", "audio_encoders",
-]  # fmt: skip
+NODES = {**IMAGE_NODES, **SAMPLING_NODES}
 
 
 @dataclass
@@ -53,6 +58,7 @@ class Knobs:
 
     node_delay: float = 0.0  # seconds slept before each executed node
     node_delays: dict[str, float] = field(default_factory=dict)  # by node id or class_type
+    step_delay: float = 0.0  # seconds slept per progress step (sampler steps, upscale tiles)
     fail_node: str | None = None  # node id or class_type that raises when it runs
     fail_exception_type: str = "RuntimeError"
     fail_message: str = "Injected failure"
@@ -63,6 +69,19 @@ class Knobs:
 
 class InjectedFailure(Exception):
     pass
+
+
+class InterruptProcessing(Exception):
+    """Raised at a progress step of an interrupted prompt (ComfyUI's own name for it)."""
+
+
+def run_node(class_type: str, ctx: RunContext, inputs: dict[str, Any]) -> NodeResult:
+    node = NODES.get(class_type)
+    if node is None:
+        raise NotImplementedError(
+            f"The development ComfyUI server (a stand-in) does not run {class_type} nodes."
+        )
+    return node(ctx, **inputs)
 
 
 def _now_ms() -> int:
@@ -105,7 +124,11 @@ class DevComfyServer:
         node_delay: float = 0.0,
         max_upload_size: int = MAX_UPLOAD_SIZE,
         knobs: Knobs | None = None,
+        models: Mapping[str, Iterable[str]] | None = None,
     ):
+        """`models` names the installed model files by folder, e.g.
+        `{"checkpoints": ["sd_xl_base_1.0.safetensors"], "upscale_models": ["4x.pth"]}`
+        (ValueError for a folder ComfyUI does not have)."""
         self.host = host
         self.port = port
         self._own_data_dir = data_dir is None
@@ -113,13 +136,18 @@ class DevComfyServer:
         self.input_dir = self.data_dir / "input"
         self.output_dir = self.data_dir / "output"
         self.temp_dir = self.data_dir / "temp"
+        if not self.input_dir.exists():
+            # A fresh ComfyUI checkout ships one input file, so LoadImage lists it.
+            self.input_dir.mkdir(parents=True)
+            Image.new("RGB", (64, 64), (0, 0, 0)).save(self.input_dir / "example.png")
         for folder in (self.input_dir, self.output_dir, self.temp_dir):
             folder.mkdir(parents=True, exist_ok=True)
         self.max_upload_size = max_upload_size
         self.knobs = knobs or Knobs()
         if node_delay:
             self.knobs.node_delay = node_delay
-        self.object_info = json.loads((RECORDED / "object_info.json").read_text())
+        self.models = models_normalise(models)
+        self.object_info = object_info_with_models(self.models)
         self.validator = PromptValidator(self.object_info, self._input_file_exists)
 
         self.number = 0
@@ -140,6 +168,7 @@ class DevComfyServer:
         self._wakeup: asyncio.Event | None = None
         self._worker: asyncio.Task | None = None
         self._stopped: asyncio.Event | None = None
+        self.stopping = False  # a node still running in a thread then stops at its next step
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -188,6 +217,10 @@ class DevComfyServer:
     async def serve_forever(self) -> None:
         await self._startup()
         print(f"Development ComfyUI server on {self.url} (data in {self.data_dir})", flush=True)
+        installed = "; ".join(
+            f"{folder}: {', '.join(names)}" for folder, names in self.models.items()
+        )
+        print(f"Installed models: {installed or 'none'}", flush=True)
         try:
             await self._stopped.wait()
         finally:
@@ -217,6 +250,7 @@ class DevComfyServer:
             self.port = self._site._server.sockets[0].getsockname()[1]
 
     async def _shutdown(self) -> None:
+        self.stopping = True
         if self._worker:
             self._worker.cancel()
         await self._close_sockets()
@@ -340,7 +374,7 @@ class DevComfyServer:
             ("GET", "/features", self.features),
             ("GET", "/object_info", self.get_object_info),
             ("GET", "/object_info/{node_class}", self.get_object_info_node),
-            ("GET", "/models", self.models),
+            ("GET", "/models", self.model_folders),
             ("GET", "/models/{folder}", self.models_folder),
             ("GET", "/embeddings", self.embeddings),
         ]
@@ -643,8 +677,10 @@ class DevComfyServer:
         )
 
     def _live_object_info(self, node_class: str) -> dict[str, Any]:
-        info = copy.deepcopy(self.object_info[node_class])
-        if node_class == "LoadImage":
+        info = self.object_info[node_class]
+        if node_class in IMAGE_LOADERS:
+            # The live list of files in the input dir (it grows with every upload).
+            info = copy.deepcopy(info)
             files = sorted(p.name for p in self.input_dir.iterdir() if p.is_file())
             info["input"]["required"]["image"][0] = files
         return info
@@ -658,20 +694,18 @@ class DevComfyServer:
             return web.json_response({})
         return web.json_response({name: self._live_object_info(name)})
 
-    async def models(self, request: web.Request) -> web.Response:
+    async def model_folders(self, request: web.Request) -> web.Response:
         return web.json_response(MODEL_FOLDERS)
 
     async def models_folder(self, request: web.Request) -> web.Response:
         folder = request.match_info["folder"]
         if folder not in MODEL_FOLDERS:
             return web.Response(status=404, text=f"folder {folder} not found")
-        if folder == "upscale_models":
-            spec = self.object_info["UpscaleModelLoader"]["input"]["required"]["model_name"]
-            return web.json_response(spec[1]["options"])
-        return web.json_response([])
+        return web.json_response(self.models.get(folder, []))
 
     async def embeddings(self, request: web.Request) -> web.Response:
-        return web.json_response([])
+        names = self.models.get("embeddings", [])
+        return web.json_response([os.path.splitext(name)[0] for name in names])
 
     async def get_knobs(self, request: web.Request) -> web.Response:
         return web.json_response(asdict(self.knobs))
@@ -786,7 +820,7 @@ class PromptRun:
                 parts[name] = ["link", self.signature(str(value[0]), memo), value[1]]
             else:
                 parts[name] = value
-        if node["class_type"] == "LoadImage":
+        if node["class_type"] in IMAGE_LOADERS:
             # Like ComfyUI's IS_CHANGED: new bytes under the same name re-run everything.
             path = self.server.input_dir / str(node.get("inputs", {}).get("image", ""))
             parts["__file_sha256__"] = (
@@ -870,8 +904,14 @@ class PromptRun:
         )
 
     def _inputs_for(self, node_id: str) -> dict[str, Any]:
+        node = self.prompt[node_id]
+        spec = self.server.object_info[node["class_type"]].get("input", {})
+        # Inputs the node does not declare are ignored, as upstream does.
+        declared = set(spec.get("required") or {}) | set(spec.get("optional") or {})
         inputs = {}
-        for name, value in self.prompt[node_id].get("inputs", {}).items():
+        for name, value in node.get("inputs", {}).items():
+            if name not in declared:
+                continue
             if isinstance(value, list) and len(value) == 2:
                 inputs[name] = self.results[str(value[0])][value[1]]
             else:
@@ -896,19 +936,8 @@ class PromptRun:
             "executing", {"node": node_id, "display_node": node_id, "prompt_id": self.prompt_id}
         )
         if server.interrupt_requested:
-            # Interrupts land at a node boundary, never inside a node.
-            await self.message(
-                "execution_interrupted",
-                {
-                    "prompt_id": self.prompt_id,
-                    "node_id": node_id,
-                    "node_type": class_type,
-                    "executed": list(self.executed),
-                    "timestamp": _now_ms(),
-                },
-                broadcast=True,
-            )
-            self.status_str, self.completed = "error", False
+            # Interrupts land at a node boundary, or at a progress step inside one.
+            await self._interrupted(node_id, class_type)
             return False
         knobs = server.knobs
         # The delay stands for the node's own work: an interrupt arriving now lands
@@ -924,15 +953,20 @@ class PromptRun:
                     knobs.fail_exception_type, InjectedFailure
                 )
                 raise exc_class(knobs.fail_message)
+            loop = asyncio.get_running_loop()
             ctx = RunContext(
                 server.input_dir,
                 server.output_dir,
                 server.temp_dir,
                 self.prompt,
                 self.item.extra_data.get("extra_pnginfo"),
+                models=server.models,
+                progress=self._progress_hook(node_id, loop),
             )
-            loop = asyncio.get_running_loop()
             result = await loop.run_in_executor(None, run_node, class_type, ctx, inputs)
+        except InterruptProcessing:
+            await self._interrupted(node_id, class_type)
+            return False
         except Exception as ex:  # noqa: BLE001 - reported as ComfyUI's execution_error
             await self.message(
                 "execution_error",
@@ -955,10 +989,62 @@ class PromptRun:
         server.cache[sig] = (result.outputs, result.ui)
         if result.ui is not None:
             await self._executed(node_id, result.ui)
-        self.progress[node_id] = self._progress_entry(node_id, 1.0, 1.0, "finished")
+        # A finished node shows value = max: 1.0/1.0, or its last step count (9/9).
+        maximum = self.progress[node_id]["max"]
+        self.progress[node_id] = self._progress_entry(node_id, maximum, maximum, "finished")
         await self.progress_state()
         self.executed.append(node_id)
         return True
+
+    def _progress_hook(self, node_id: str, loop: asyncio.AbstractEventLoop) -> Any:
+        """ComfyUI's progress bar for a node running in the executor thread."""
+        server = self.server
+
+        def progress(value: int, total: int) -> None:
+            if server.knobs.step_delay:
+                time.sleep(server.knobs.step_delay)
+            # Checked before each step is reported, like ComfyUI's sampler callback.
+            if server.interrupt_requested or server.stopping:
+                raise InterruptProcessing()
+            report = self._report_progress(node_id, value, total)
+            try:
+                future = asyncio.run_coroutine_threadsafe(report, loop)
+            except RuntimeError:  # the server stopped while this node ran
+                report.close()
+                raise InterruptProcessing() from None
+            while True:
+                try:
+                    future.result(0.2)
+                    return
+                except concurrent.futures.TimeoutError:
+                    if server.stopping:
+                        future.cancel()
+                        raise InterruptProcessing() from None
+
+        return progress
+
+    async def _report_progress(self, node_id: str, value: int, total: int) -> None:
+        self.progress[node_id] = self._progress_entry(node_id, value, total, "running")
+        await self.progress_state()
+        await self.message(
+            "progress",
+            {"value": value, "max": total, "prompt_id": self.prompt_id, "node": node_id},
+            broadcast=True,
+        )
+
+    async def _interrupted(self, node_id: str, class_type: str) -> None:
+        await self.message(
+            "execution_interrupted",
+            {
+                "prompt_id": self.prompt_id,
+                "node_id": node_id,
+                "node_type": class_type,
+                "executed": list(self.executed),
+                "timestamp": _now_ms(),
+            },
+            broadcast=True,
+        )
+        self.status_str, self.completed = "error", False
 
     async def _executed(self, node_id: str, ui: dict[str, Any]) -> None:
         self.ui_outputs[node_id] = ui
@@ -990,7 +1076,9 @@ def _describe(value: Any) -> list[Any]:
     """ComfyUI lists tensors as their str() and plain values as they are."""
     if isinstance(value, list):
         return [f"image batch {[img.size for img in value]}"]
-    return [value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return [value]
+    return [str(value)]
 
 
 def _memory() -> tuple[int, int]:

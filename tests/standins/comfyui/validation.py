@@ -14,6 +14,9 @@ from typing import Any
 
 Error = dict[str, Any]
 Validated = dict[str, tuple[bool, list[Error], str]]
+# Nodes whose `image` is checked by their own VALIDATE_INPUTS (the file must
+# exist) instead of against their option list.
+IMAGE_LOADERS = frozenset({"LoadImage", "LoadImageMask"})
 
 
 def _input_info(spec: dict[str, Any], name: str) -> tuple[Any, str, dict[str, Any]] | None:
@@ -31,16 +34,16 @@ def _input_names(spec: dict[str, Any]) -> list[str]:
     return names or list(spec.get("input", {}).get("required", {}))
 
 
-def _types_match(received: str, expected: Any) -> bool:
-    if not isinstance(expected, str):
-        return True  # a link into a combo: upstream does not check it either
+def _types_match(received: Any, expected: Any) -> bool:
+    if not isinstance(expected, str) or not isinstance(received, str):
+        return True  # a link into or out of a combo: upstream does not check it either
     if received == expected or "*" in (received, expected):
         return True
     return bool(set(received.split(",")) & set(expected.split(",")))
 
 
 class PromptValidator:
-    """Validates prompts against `object_info`; `file_exists` answers LoadImage's check."""
+    """Validates prompts against `object_info`; `file_exists` answers the image loaders' check."""
 
     def __init__(self, object_info: dict[str, Any], file_exists: Callable[[str], bool]):
         self.object_info = object_info
@@ -54,7 +57,7 @@ class PromptValidator:
         inputs = node.setdefault("inputs", {})
         errors: list[Error] = []
         valid = True
-        custom_checked = {"image"} if node["class_type"] == "LoadImage" else set()
+        custom_checked = {"image"} if node["class_type"] in IMAGE_LOADERS else set()
         for name in _input_names(spec):
             input_type, category, extra = _input_info(spec, name)
             if name not in inputs:
@@ -206,7 +209,7 @@ class PromptValidator:
                     }
                 )
                 continue
-        if node["class_type"] == "LoadImage" and "image" in inputs:
+        if node["class_type"] in IMAGE_LOADERS and "image" in inputs:
             image = inputs["image"]
             if not self.file_exists(image):
                 errors.append(
