@@ -111,7 +111,7 @@ def pack_for_price(*, price_id: str) -> CreditPack | None:
 def subscription_start_trial(*, user) -> Subscription:
     """Give a new user the CREATOR trial (SPEC §3). Idempotent per user."""
     now = timezone.now()
-    days = getattr(settings, "TRIAL_DAYS", 7)
+    days = settings.TRIAL_DAYS
     subscription, _ = Subscription.objects.get_or_create(
         user=user,
         defaults={

@@ -38,7 +38,6 @@ Kind = SourceConnection.Kind
 State = SourceConnection.State
 FileStatus = SourceFile.Status
 
-DRIVE_SCOPE_DEFAULT = "https://www.googleapis.com/auth/drive"
 DRIVE_SCOPE_MISSING = (
     "Google Drive access was not granted, so Creator cannot watch your folders. "
     "Connect again and keep the box “See, edit, create and delete all your Google Drive "
@@ -58,13 +57,8 @@ class DeliveryRetry(Exception):
         self.countdown = countdown
 
 
-def _setting(name: str, default):
-    return getattr(settings, name, default)
-
-
 def drive_scopes() -> list[str]:
-    value = _setting("DRIVE_SCOPES", [DRIVE_SCOPE_DEFAULT])
-    return value.split(",") if isinstance(value, str) else list(value)
+    return list(settings.DRIVE_SCOPES)
 
 
 # --- building sources -------------------------------------------------------------
@@ -72,8 +66,8 @@ def drive_scopes() -> list[str]:
 
 def google_app_credentials() -> tuple[str, str]:
     """(client id, secret) of the Google OAuth app: settings, else allauth's SocialApp."""
-    client_id = _setting("GOOGLE_CLIENT_ID", "")
-    secret = _setting("GOOGLE_CLIENT_SECRET", "")
+    client_id = settings.GOOGLE_CLIENT_ID
+    secret = settings.GOOGLE_CLIENT_SECRET
     if not client_id:
         # Credentials may live in allauth's SocialApp (entered in the admin) instead.
         from allauth.socialaccount.models import SocialApp
@@ -94,18 +88,18 @@ def drive_client_for(connection: SourceConnection) -> dc.DriveClient:
         expiry=expiry.astimezone(UTC).replace(tzinfo=None) if expiry else None,
         client_id=client_id,
         client_secret=secret,
-        api_root=_setting("DRIVE_API_ENDPOINT", "") or dc.GOOGLE_API_ROOT,
-        token_uri=_setting("GOOGLE_TOKEN_URI", "") or dc.GOOGLE_TOKEN_URI,
-        revoke_uri=_setting("GOOGLE_REVOKE_URI", "") or dc.GOOGLE_REVOKE_URI,
-        timeout=_setting("DRIVE_TIMEOUT_SECONDS", 30),
-        retry_delay=_setting("DRIVE_RETRY_DELAY_SECONDS", 0.5),
+        api_root=settings.DRIVE_API_ENDPOINT or dc.GOOGLE_API_ROOT,
+        token_uri=settings.GOOGLE_TOKEN_URI or dc.GOOGLE_TOKEN_URI,
+        revoke_uri=settings.GOOGLE_REVOKE_URI or dc.GOOGLE_REVOKE_URI,
+        timeout=settings.DRIVE_TIMEOUT_SECONDS,
+        retry_delay=settings.DRIVE_RETRY_DELAY_SECONDS,
     )
 
 
 def source_for(connection: SourceConnection) -> sources.Source:
     if connection.kind == Kind.INBOX:
         return sources.LocalInboxSource(
-            Path(connection.inbox_path), stable_seconds=_setting("INBOX_STABLE_SECONDS", 2.0)
+            Path(connection.inbox_path), stable_seconds=settings.INBOX_STABLE_SECONDS
         )
     return sources.GoogleDriveSource(drive_client_for(connection))
 
@@ -138,7 +132,7 @@ def inbox_connect(
     """Watch a local folder for `user` (idempotent). The folder and its
     `processed/` subfolder are created; results land in the latter.
     Raises ConnectError if the folder cannot be created."""
-    root = Path(path or _setting("INBOX_DIR", Path("inbox"))).expanduser().resolve()
+    root = Path(path or settings.INBOX_DIR).expanduser().resolve()
     source = sources.LocalInboxSource(root)
     try:
         folder = source.folder(".")
@@ -359,22 +353,19 @@ def polls_enqueue_due(*, limit: int = 1000) -> int:
         if not ids:
             return 0
         SourceConnection.objects.filter(id__in=ids).update(
-            poll_claim=claim, poll_claimed_until=now + timedelta(seconds=_lease_seconds())
+            poll_claim=claim,
+            poll_claimed_until=now + timedelta(seconds=settings.DRIVE_POLL_LEASE_SECONDS),
         )
 
         def enqueue():
             # Chunks, not one message per connection: an idle poll costs about
             # as much as a broker round trip, so a task polls several.
-            size = max(1, _setting("DRIVE_POLL_CHUNK", 20))
+            size = max(1, settings.DRIVE_POLL_CHUNK)
             for start in range(0, len(ids), size):
                 poll_task.apply_async(args=[ids[start : start + size], str(claim)])
 
         transaction.on_commit(enqueue)
     return len(ids)
-
-
-def _lease_seconds() -> float:
-    return _setting("DRIVE_POLL_LEASE_SECONDS", 600)
 
 
 def connection_claim(*, connection_id: int) -> uuid.UUID | None:
@@ -385,7 +376,10 @@ def connection_claim(*, connection_id: int) -> uuid.UUID | None:
     claimed = (
         SourceConnection.objects.filter(id=connection_id, state=State.CONNECTED)
         .filter(Q(poll_claimed_until__isnull=True) | Q(poll_claimed_until__lt=now))
-        .update(poll_claim=claim, poll_claimed_until=now + timedelta(seconds=_lease_seconds()))
+        .update(
+            poll_claim=claim,
+            poll_claimed_until=now + timedelta(seconds=settings.DRIVE_POLL_LEASE_SECONDS),
+        )
     )
     return claim if claimed else None
 
@@ -426,7 +420,9 @@ def _poll_one(connection: SourceConnection, claim) -> tuple | None:
         if connection.has_pending:
             _ingest_pending(connection, source, outcome)
         detection = source.detect(
-            folder_id=connection.folder_id, cursor=connection.cursor, limit=_batch_size()
+            folder_id=connection.folder_id,
+            cursor=connection.cursor,
+            limit=settings.DRIVE_POLL_BATCH_SIZE,
         )
         outcome.calls += detection.calls
         if detection.reset:
@@ -475,22 +471,18 @@ class _PollOutcome:
         self.status, self.error, self.retry_after = status, error, retry_after
 
 
-def _batch_size() -> int:
-    return _setting("DRIVE_POLL_BATCH_SIZE", 50)
-
-
 def _next_poll_delay(connection: SourceConnection, outcome: _PollOutcome) -> tuple[float, int, int]:
     """(seconds to the next poll, idle polls, consecutive failures)."""
     if connection.kind == Kind.INBOX:
-        base, fast, slowest = (_setting("INBOX_POLL_SECONDS", 3),) * 3
+        base, fast, slowest = (settings.INBOX_POLL_SECONDS,) * 3
     else:
-        base = _setting("DRIVE_POLL_SECONDS", 30)
-        fast = _setting("DRIVE_POLL_FAST_SECONDS", 10)
-        slowest = _setting("DRIVE_POLL_MAX_SECONDS", 300)
+        base = settings.DRIVE_POLL_SECONDS
+        fast = settings.DRIVE_POLL_FAST_SECONDS
+        slowest = settings.DRIVE_POLL_MAX_SECONDS
     if outcome.status != PollRecord.Status.OK:
         failures = connection.consecutive_failures + 1
         # Exponential back-off with full jitter, never sooner than Retry-After.
-        ceiling = min(base * 2**failures, _setting("DRIVE_BACKOFF_MAX_SECONDS", 3600))
+        ceiling = min(base * 2**failures, settings.DRIVE_BACKOFF_MAX_SECONDS)
         delay = max(outcome.retry_after or 0, ceiling * (0.5 + random.random() / 2))  # noqa: S311
         return delay, connection.idle_polls, failures
     if outcome.more:
@@ -584,7 +576,7 @@ def _finish_polls(results: list[tuple], claim) -> list[PollRecord]:
 def _reconcile_due(connection: SourceConnection, now) -> bool:
     """Hourly: Drive lists the folder (the change feed may miss something);
     every kind prunes its old poll records (the inbox polls every few seconds)."""
-    every = timedelta(seconds=_setting("DRIVE_RECONCILE_SECONDS", 3600))
+    every = timedelta(seconds=settings.DRIVE_RECONCILE_SECONDS)
     return connection.last_reconciled_at is None or connection.last_reconciled_at + every <= now
 
 
@@ -592,7 +584,7 @@ def _reconcile_candidates(connection, source) -> list[sources.RemoteFile]:
     """Prune old poll records, and for Drive return the files in the folder
     new or changed since watching started (recording dedupes them). The inbox
     needs no listing: every poll lists it, and only settled files may pass."""
-    keep_days = _setting("DRIVE_POLL_RECORD_DAYS", 14)
+    keep_days = settings.DRIVE_POLL_RECORD_DAYS
     PollRecord.objects.filter(
         connection_id=connection.id, started_at__lt=timezone.now() - timedelta(days=keep_days)
     ).delete()
@@ -608,7 +600,7 @@ def _reconcile_candidates(connection, source) -> list[sources.RemoteFile]:
 
 def _skip_reason(remote: sources.RemoteFile) -> tuple[str, str] | None:
     """Why a file is not even downloaded, from what the source tells us."""
-    max_bytes = _setting("UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
+    max_bytes = settings.UPLOAD_MAX_BYTES
     is_image = remote.mime_type.startswith("image/") or sources.is_image_name(remote.name)
     if not is_image:
         kind = remote.mime_type or "not an image"
@@ -684,13 +676,14 @@ def source_link(connection: SourceConnection, file_id: str) -> str:
 def _ingest_pending(connection, source, outcome: _PollOutcome) -> None:
     """Turn recorded files into jobs, oldest first, at most one batch. A
     temporary source error stops here; the rest waits for the next poll."""
+    size = settings.DRIVE_POLL_BATCH_SIZE
     batch = list(
         SourceFile.objects.filter(connection_id=connection.id, status=FileStatus.DETECTED).order_by(
             "id"
-        )[: _batch_size() + 1]
+        )[: size + 1]
     )
     workflow = None
-    for row in batch[: _batch_size()]:
+    for row in batch[:size]:
         if workflow is None:
             workflow = _workflow_for(connection)
             if workflow is None:
@@ -708,7 +701,7 @@ def _ingest_pending(connection, source, outcome: _PollOutcome) -> None:
             connection.has_pending = True
             outcome.more = True
             return
-    connection.has_pending = len(batch) > _batch_size()
+    connection.has_pending = len(batch) > size
     if connection.has_pending:
         outcome.more = True
 
@@ -729,7 +722,7 @@ def _ingest_one(connection, source, row: SourceFile, workflow) -> bool:
     again on a later poll."""
     from generations.services import generation_create
 
-    max_bytes = _setting("UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
+    max_bytes = settings.UPLOAD_MAX_BYTES
     remote = sources.RemoteFile(
         id=row.file_id, name=row.name, version_key=row.version_key, size=row.size
     )
@@ -831,7 +824,7 @@ def delivery_run(*, generation_id) -> SourceFile | None:
             )
         return row
     now = timezone.now()
-    lease = timedelta(seconds=_setting("DRIVE_DELIVERY_LEASE_SECONDS", 600))
+    lease = timedelta(seconds=settings.DRIVE_DELIVERY_LEASE_SECONDS)
     claimed = (
         SourceFile.objects.filter(id=row.id, delivered_at__isnull=True)
         .filter(Q(delivery_started_at__isnull=True) | Q(delivery_started_at__lt=now - lease))
