@@ -20,8 +20,10 @@ class SourceConnection(models.Model):
 
     class State(models.TextChoices):
         CONNECTED = "connected", "Connected"
-        DISCONNECTED = "disconnected", "Disconnected"
-        ERROR = "error", "Error"
+        DISCONNECTED = "disconnected", "Disconnected"  # by the user
+        # Creator lost the access it needs (Google revoked the grant, or it
+        # lacks the Drive scope): the user must connect again, and is told so.
+        REVOKED = "revoked", "Access revoked"
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="source_connections"

@@ -199,7 +199,9 @@ def drive_connect(
         source.detect(folder_id="", cursor="", limit=1)
     except sources.SourceForbidden as exc:
         connection_disconnect(connection=connection)
-        SourceConnection.objects.filter(id=connection.id).update(state_message=DRIVE_SCOPE_MISSING)
+        SourceConnection.objects.filter(id=connection.id).update(
+            state=State.REVOKED, state_message=DRIVE_SCOPE_MISSING
+        )
         raise ConnectError(DRIVE_SCOPE_MISSING) from exc
     except sources.SourceRevoked as exc:
         connection_mark_revoked(connection=connection, message=exc.message)
@@ -309,13 +311,13 @@ def connection_set_preset(*, connection: SourceConnection, preset_slug: str) -> 
 def connection_mark_revoked(*, connection: SourceConnection, message: str) -> None:
     """The grant is gone: stop polling, drop the tokens and tell the user once."""
     changed = SourceConnection.objects.filter(id=connection.id, state=State.CONNECTED).update(
-        state=State.DISCONNECTED,
+        state=State.REVOKED,
         state_message=message[:500],
         access_token_encrypted="",
         refresh_token_encrypted="",
         token_expires_at=None,
     )
-    connection.state = State.DISCONNECTED
+    connection.state = State.REVOKED
     connection.state_message = message[:500]
     if changed:
         user = connection.user
