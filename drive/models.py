@@ -106,6 +106,20 @@ class SourceFile(models.Model):
         DELIVERED = "delivered", "Delivered"
         FAILED = "failed", "Failed"
 
+    # The only status changes there are; drive.services.source_file_mark
+    # makes every one. A row starts DETECTED, or SKIPPED when what the source
+    # says of it (type, size) already rules it out.
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        Status.DETECTED: frozenset({Status.QUEUED, Status.SKIPPED, Status.FAILED}),
+        Status.QUEUED: frozenset({Status.DELIVERED, Status.FAILED}),
+        # A failed delivery is tried again when delivery_run runs again (the
+        # task's retry, or once the delivery lease is over): it may succeed
+        # then, or fail for another reason.
+        Status.FAILED: frozenset({Status.DELIVERED, Status.FAILED}),
+        Status.SKIPPED: frozenset(),
+        Status.DELIVERED: frozenset(),
+    }
+
     connection = models.ForeignKey(SourceConnection, on_delete=models.CASCADE, related_name="files")
     file_id = models.CharField(max_length=1000)
     version_key = models.CharField(max_length=200)

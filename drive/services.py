@@ -16,6 +16,7 @@ import logging
 import random
 import tempfile
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -47,6 +48,10 @@ DRIVE_SCOPE_MISSING = (
 
 class ConnectError(ValueError):
     """A connect or folder choice that cannot be done; str() is for people."""
+
+
+class IllegalTransition(Exception):
+    """A SourceFile status change its transition table forbids: a bug, not a race."""
 
 
 class DeliveryRetry(Exception):
@@ -331,6 +336,48 @@ def connection_mark_revoked(*, connection: SourceConnection, message: str) -> No
             recipient_list=[user.email],
             fail_silently=True,
         )
+
+
+# --- source files ------------------------------------------------------------------
+
+
+def source_file_mark(
+    *, source_file: SourceFile, to: str, expect: Iterable[str] | None = None, **fields
+) -> bool:
+    """Move `source_file` to status `to`, writing `fields` with it, if
+    SourceFile.TRANSITIONS allows it: one conditional UPDATE, so of two
+    workers making the same move only one does.
+
+    `expect`: the statuses the caller saw the row in. If the row has moved on
+    since (another poll or delivery got there first), nothing changes and
+    the result is False. Raises IllegalTransition when the table forbids the
+    move: from a status in `expect`, or, without `expect`, from the row's
+    current status. Updates `source_file` in memory on success."""
+    origins = {status for status, targets in SourceFile.TRANSITIONS.items() if to in targets}
+    if expect is not None:
+        expect = set(expect)
+        if not expect <= origins:
+            raise IllegalTransition(
+                f"A source file cannot move from {sorted(expect - origins)} to {to!r}."
+            )
+        origins = expect
+    changed = SourceFile.objects.filter(id=source_file.id, status__in=origins).update(
+        status=to, updated_at=timezone.now(), **fields
+    )
+    if not changed:
+        if expect is None:
+            current = (
+                SourceFile.objects.filter(id=source_file.id)
+                .values_list("status", flat=True)
+                .first()
+            )
+            if current is not None:
+                raise IllegalTransition(f"A source file cannot move from {current!r} to {to!r}.")
+        return False
+    source_file.status = to
+    for name, value in fields.items():
+        setattr(source_file, name, value)
+    return True
 
 
 # --- polling -----------------------------------------------------------------------
@@ -690,8 +737,10 @@ def _ingest_pending(connection, source, outcome: _PollOutcome) -> None:
             workflow = _workflow_for(connection)
             if workflow is None:
                 slug = connection.preset_slug or connection.user.default_preset
-                SourceFile.objects.filter(id=row.id).update(
-                    status=FileStatus.FAILED,
+                source_file_mark(
+                    source_file=row,
+                    to=FileStatus.FAILED,
+                    expect=[FileStatus.DETECTED],
                     reason_code="no_preset",
                     message=f"The preset “{slug}” no longer exists. "
                     "Choose another preset on the Drive page.",
@@ -733,16 +782,20 @@ def _ingest_one(connection, source, row: SourceFile, workflow) -> bool:
         try:
             source.download(remote, buffer, max_bytes=max_bytes)
         except sources.SourceNotFound:
-            SourceFile.objects.filter(id=row.id).update(
-                status=FileStatus.FAILED,
+            source_file_mark(
+                source_file=row,
+                to=FileStatus.FAILED,
+                expect=[FileStatus.DETECTED],
                 reason_code="file_gone",
                 message=f"“{row.name}” was deleted or moved before Creator could download it, "
                 "so it was not processed. Add it again to process it.",
             )
             return True
         except ValueError:
-            SourceFile.objects.filter(id=row.id).update(
-                status=FileStatus.SKIPPED,
+            source_file_mark(
+                source_file=row,
+                to=FileStatus.SKIPPED,
+                expect=[FileStatus.DETECTED],
                 reason_code="file_too_large",
                 message=f"“{row.name}” is larger than {max_bytes / 1024 / 1024:.0f} MB. "
                 "Resize or compress it and add it again.",
@@ -760,10 +813,10 @@ def _ingest_one(connection, source, row: SourceFile, workflow) -> bool:
         }
         try:
             with transaction.atomic():
-                claimed = SourceFile.objects.filter(id=row.id, status=FileStatus.DETECTED).update(
-                    status=FileStatus.QUEUED
-                )
-                if not claimed:
+                # The claim: of two polls that read this row, one makes the job.
+                if not source_file_mark(
+                    source_file=row, to=FileStatus.QUEUED, expect=[FileStatus.DETECTED]
+                ):
                     return True
                 generation = generation_create(
                     user=connection.user,
@@ -777,14 +830,21 @@ def _ingest_one(connection, source, row: SourceFile, workflow) -> bool:
         except (QuotaExceeded, RateLimited) as exc:
             SourceFile.objects.filter(id=row.id).update(reason_code=exc.code, message=exc.message)
             return False
+        # The claim was rolled back with the job: the row is DETECTED again.
         except InvalidImage as exc:
-            SourceFile.objects.filter(id=row.id).update(
-                status=FileStatus.SKIPPED, reason_code=exc.code, message=exc.message
+            source_file_mark(
+                source_file=row,
+                to=FileStatus.SKIPPED,
+                expect=[FileStatus.DETECTED],
+                reason_code=exc.code,
+                message=exc.message,
             )
         except Exception as exc:
             logger.exception("source file %s: could not create a job", row.id)
-            SourceFile.objects.filter(id=row.id).update(
-                status=FileStatus.FAILED,
+            source_file_mark(
+                source_file=row,
+                to=FileStatus.FAILED,
+                expect=[FileStatus.DETECTED],
                 reason_code="job_not_created",
                 message=f"“{row.name}” could not be queued: {exc}",
             )
@@ -819,8 +879,9 @@ def delivery_run(*, generation_id) -> SourceFile | None:
     generation = row.generation
     if generation.status != Generation.Status.COMPLETED:
         if generation.is_final:
-            SourceFile.objects.filter(id=row.id, delivered_at__isnull=True).update(
-                status=FileStatus.FAILED,
+            _delivery_mark(
+                row,
+                to=FileStatus.FAILED,
                 reason_code=generation.error_code or generation.status,
                 message=generation.error_message or f"The job was {generation.status}.",
             )
@@ -837,13 +898,14 @@ def delivery_run(*, generation_id) -> SourceFile | None:
     connection = row.connection
     output = generation.assets.filter(kind=Asset.Kind.OUTPUT).order_by("created_at").first()
     if output is None:
-        SourceFile.objects.filter(id=row.id).update(
-            status=FileStatus.FAILED, reason_code="no_output", message="The job produced no image."
+        _delivery_mark(
+            row, to=FileStatus.FAILED, reason_code="no_output", message="The job produced no image."
         )
         return row
     if connection.state != State.CONNECTED:
-        SourceFile.objects.filter(id=row.id).update(
-            status=FileStatus.FAILED,
+        _delivery_mark(
+            row,
+            to=FileStatus.FAILED,
             reason_code="disconnected",
             message="The result is ready in Creator but could not be put in your folder: "
             "the source is disconnected.",
@@ -858,24 +920,23 @@ def delivery_run(*, generation_id) -> SourceFile | None:
         remote = _upload(connection, source, output, name, tag=f"sf{row.id}")
     except sources.SourceRevoked as exc:
         connection_mark_revoked(connection=connection, message=exc.message)
-        SourceFile.objects.filter(id=row.id).update(
-            status=FileStatus.FAILED, reason_code="revoked", message=exc.message
-        )
+        _delivery_mark(row, to=FileStatus.FAILED, reason_code="revoked", message=exc.message)
         return row
     except (sources.SourceRateLimited, sources.SourceUnavailable) as exc:
         SourceFile.objects.filter(id=row.id).update(delivery_started_at=None)
         countdown = getattr(exc, "retry_after", None) or 30
         raise DeliveryRetry(exc.message, countdown) from exc
     except sources.SourceError as exc:
-        SourceFile.objects.filter(id=row.id).update(
-            status=FileStatus.FAILED, reason_code="delivery_failed", message=exc.message
+        _delivery_mark(
+            row, to=FileStatus.FAILED, reason_code="delivery_failed", message=exc.message
         )
         return row
     finally:
         _store_refreshed_tokens(connection, source)
     link = remote.link or source_link(connection, remote.id)
-    SourceFile.objects.filter(id=row.id).update(
-        status=FileStatus.DELIVERED,
+    _delivery_mark(
+        row,
+        to=FileStatus.DELIVERED,
         output_file_id=remote.id[:1000],
         output_name=remote.name[:500],
         output_link=link[:1000],
@@ -894,6 +955,13 @@ def delivery_run(*, generation_id) -> SourceFile | None:
     )
     row.refresh_from_db()
     return row
+
+
+def _delivery_mark(row: SourceFile, *, to: str, **fields) -> bool:
+    # A row with a job is queued, or failed at an earlier delivery attempt.
+    return source_file_mark(
+        source_file=row, to=to, expect=[FileStatus.QUEUED, FileStatus.FAILED], **fields
+    )
 
 
 def _upload(connection, source, asset, name: str, *, tag: str) -> sources.RemoteFile:
