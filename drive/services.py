@@ -23,8 +23,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Case, Q, Value, When
-from django.db.models.functions import Cast
+from django.db.models import Q
 from django.utils import timezone
 
 from billing.services import QuotaExceeded, RateLimited
@@ -444,9 +443,10 @@ def connections_poll(*, connection_ids: list[int], claim: uuid.UUID | str) -> li
     fenced: a connection whose claim was taken over is skipped, and a poll
     that loses its claim midway stops writing.
 
-    Idle polls share their bookkeeping: one query reads the connections, one
-    inserts the poll records, one writes the next schedules, whatever their
-    number; each costs one API call. A single idle poll: three queries."""
+    An idle poll costs one API call. Idle polls share their reads: one query
+    reads the connections and one inserts the poll records, whatever their
+    number; then each connection's schedule is one UPDATE. A single idle
+    poll: three queries."""
     connections = list(
         SourceConnection.objects.filter(
             id__in=connection_ids, poll_claim=claim, state=State.CONNECTED
@@ -543,12 +543,6 @@ def _next_poll_delay(connection: SourceConnection, outcome: _PollOutcome) -> tup
     return min(base * 2 ** (idle // 20), slowest), idle, 0
 
 
-def _cast_case() -> bool:
-    from django.db import connection
-
-    return connection.features.requires_casted_case_in_updates
-
-
 _SCHEDULE_FIELDS = [
     "poll_claim",
     "poll_claimed_until",
@@ -564,9 +558,9 @@ _SCHEDULE_FIELDS = [
 
 
 def _finish_polls(results: list[tuple], claim) -> list[PollRecord]:
-    """Record the polls and write each connection's next schedule, releasing
-    the claim: two queries for any number of polls. Autocommit, not one
-    transaction: the update is fenced by the claim, so it needs none."""
+    """Record the polls (one INSERT for all) and write each connection's next
+    schedule, releasing the claim. Autocommit, not one transaction: each
+    update is fenced by the claim, so it needs none."""
     if not results:
         return []
     now = timezone.now()
@@ -597,28 +591,15 @@ def _finish_polls(results: list[tuple], claim) -> list[PollRecord]:
         if ok and outcome.reconcile:
             connection.last_reconciled_at = now
     if len(records) == 1:
-        records[0].save(force_insert=True)
+        records[0].save(force_insert=True)  # bulk_create would add a transaction
     else:
         PollRecord.objects.bulk_create(records)
-    # One UPDATE, fenced by the claim: a connection whose claim changed
-    # meanwhile (taken over, folder changed, disconnected) keeps what it has.
-    # (Not bulk_update: it wraps the statement in a transaction of its own.)
-    connections = [r[0] for r in results]
-    if len(connections) == 1:
-        values = {name: getattr(connections[0], name) for name in _SCHEDULE_FIELDS}
-    else:
-        values = {}
-        for name in _SCHEDULE_FIELDS:
-            field = SourceConnection._meta.get_field(name)
-            whens = [
-                When(pk=c.pk, then=Value(getattr(c, name), output_field=field)) for c in connections
-            ]
-            case = Case(*whens, output_field=field)
-            # PostgreSQL types a CASE of NULLs as text (bulk_update casts too).
-            values[name] = Cast(case, output_field=field) if _cast_case() else case
-    SourceConnection.objects.filter(pk__in=[c.pk for c in connections], poll_claim=claim).update(
-        **values
-    )
+    # Fenced by the claim: a connection whose claim changed meanwhile (taken
+    # over, folder changed, disconnected) keeps what it has.
+    for connection, *_ in results:
+        SourceConnection.objects.filter(id=connection.id, poll_claim=claim).update(
+            **{name: getattr(connection, name) for name in _SCHEDULE_FIELDS}
+        )
     return records
 
 
