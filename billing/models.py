@@ -72,7 +72,11 @@ class Plan(models.Model):
 
     @property
     def price_id(self) -> str:
-        return getattr(settings, f"STRIPE_PRICE_{self.tier.upper()}", "") or self.stripe_price_id
+        from_settings = {
+            Tier.CREATOR: settings.STRIPE_PRICE_CREATOR,
+            Tier.STUDIO: settings.STRIPE_PRICE_STUDIO,
+        }.get(self.tier, "")
+        return from_settings or self.stripe_price_id
 
     @property
     def allows_overage(self) -> bool:

@@ -49,7 +49,7 @@ def _ts(value) -> datetime | None:
 
 
 def stripe_configured() -> bool:
-    return bool(getattr(settings, "STRIPE_SECRET_KEY", ""))
+    return bool(settings.STRIPE_SECRET_KEY)
 
 
 # --- Customers, Checkout, Portal ------------------------------------------------

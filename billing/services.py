@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -111,7 +110,7 @@ def pack_for_price(*, price_id: str) -> CreditPack | None:
 def subscription_start_trial(*, user) -> Subscription:
     """Give a new user the CREATOR trial (SPEC §3). Idempotent per user."""
     now = timezone.now()
-    days = getattr(settings, "TRIAL_DAYS", 7)
+    days = settings.TRIAL_DAYS
     subscription, _ = Subscription.objects.get_or_create(
         user=user,
         defaults={
@@ -141,15 +140,12 @@ def subscription_get(*, user, loaded: Subscription | None = None) -> Subscriptio
 
 
 def subscription_loaded(user) -> Subscription | None:
-    """The subscription read together with `user` (no query), or None if it
-    was not read with it or the user has none yet.
+    """The user's subscription, or None if they have none yet. No query when
+    it was read together with `user` (API key authentication reads key, user
+    and subscription in one query); one otherwise.
 
-    Only for a user loaded for the current request (API key authentication
-    reads key, user and subscription in one query): a user object kept
+    Only for a user loaded for the current request: a user object kept
     longer may carry a row that has changed since."""
-    # The descriptor on the model class: `user` may be a lazy proxy (sessions).
-    if not get_user_model().subscription.is_cached(user):
-        return None
     try:
         return user.subscription
     except Subscription.DoesNotExist:

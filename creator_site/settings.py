@@ -327,7 +327,7 @@ TOKEN_ENCRYPTION_KEYS = env.str("TOKEN_ENCRYPTION_KEYS", default="")
 if not TOKEN_ENCRYPTION_KEYS:
     if not DEBUG:
         raise ImproperlyConfigured("TOKEN_ENCRYPTION_KEYS must be set when DEBUG is off.")
-    # Development only: a key derived from SECRET_KEY (drive/crypto.py agrees).
+    # Development only: a key derived from SECRET_KEY, so `make run` needs no setup.
     TOKEN_ENCRYPTION_KEYS = base64.urlsafe_b64encode(
         hashlib.sha256(("drive-tokens:" + SECRET_KEY).encode()).digest()
     ).decode()

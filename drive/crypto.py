@@ -6,9 +6,6 @@ decrypts. Rotating is "prepend a new key, run `manage.py drive_reencrypt`,
 then drop the old key".
 """
 
-import base64
-import hashlib
-
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -17,16 +14,11 @@ __all__ = ["InvalidToken", "token_decrypt", "token_encrypt", "token_rotate"]
 
 
 def _keys() -> list[str]:
-    raw = getattr(settings, "TOKEN_ENCRYPTION_KEYS", "")
-    keys = [k.strip() for k in (raw.split(",") if isinstance(raw, str) else raw) if k.strip()]
-    if keys:
-        return keys
-    if settings.DEBUG:
-        # Development only: a stable key derived from SECRET_KEY, so `make run`
-        # needs no setup. Production must set TOKEN_ENCRYPTION_KEYS.
-        digest = hashlib.sha256(("drive-tokens:" + settings.SECRET_KEY).encode()).digest()
-        return [base64.urlsafe_b64encode(digest).decode()]
-    raise ImproperlyConfigured("TOKEN_ENCRYPTION_KEYS must be set when DEBUG is off.")
+    # settings.py derives a development key when DEBUG is on and none is set.
+    keys = [k.strip() for k in settings.TOKEN_ENCRYPTION_KEYS.split(",") if k.strip()]
+    if not keys:
+        raise ImproperlyConfigured("TOKEN_ENCRYPTION_KEYS must be set when DEBUG is off.")
+    return keys
 
 
 def _fernet() -> MultiFernet:

@@ -20,8 +20,10 @@ class SourceConnection(models.Model):
 
     class State(models.TextChoices):
         CONNECTED = "connected", "Connected"
-        DISCONNECTED = "disconnected", "Disconnected"
-        ERROR = "error", "Error"
+        DISCONNECTED = "disconnected", "Disconnected"  # by the user
+        # Creator lost the access it needs (Google revoked the grant, or it
+        # lacks the Drive scope): the user must connect again, and is told so.
+        REVOKED = "revoked", "Access revoked"
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="source_connections"
@@ -103,6 +105,20 @@ class SourceFile(models.Model):
         SKIPPED = "skipped", "Skipped"
         DELIVERED = "delivered", "Delivered"
         FAILED = "failed", "Failed"
+
+    # The only status changes there are; drive.services.source_file_mark
+    # makes every one. A row starts DETECTED, or SKIPPED when what the source
+    # says of it (type, size) already rules it out.
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        Status.DETECTED: frozenset({Status.QUEUED, Status.SKIPPED, Status.FAILED}),
+        Status.QUEUED: frozenset({Status.DELIVERED, Status.FAILED}),
+        # A failed delivery is tried again when delivery_run runs again (the
+        # task's retry, or once the delivery lease is over): it may succeed
+        # then, or fail for another reason.
+        Status.FAILED: frozenset({Status.DELIVERED, Status.FAILED}),
+        Status.SKIPPED: frozenset(),
+        Status.DELIVERED: frozenset(),
+    }
 
     connection = models.ForeignKey(SourceConnection, on_delete=models.CASCADE, related_name="files")
     file_id = models.CharField(max_length=1000)

@@ -15,11 +15,7 @@ def connection_get(*, user, kind: str) -> SourceConnection | None:
 
 def connection_alerts(*, user) -> list[SourceConnection]:
     """Connections the user must act on (revoked grants), for a dashboard banner."""
-    return list(
-        SourceConnection.objects.filter(
-            user=user, state=SourceConnection.State.DISCONNECTED, kind=SourceConnection.Kind.DRIVE
-        ).exclude(state_message__in=["", "You disconnected this source."])
-    )
+    return list(SourceConnection.objects.filter(user=user, state=SourceConnection.State.REVOKED))
 
 
 def poll_list(*, connection: SourceConnection, limit: int = 10) -> QuerySet[PollRecord]:

@@ -16,18 +16,18 @@ import logging
 import random
 import tempfile
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Case, Q, Value, When
-from django.db.models.functions import Cast
-from django.http import Http404
+from django.db.models import Q
 from django.utils import timezone
 
 from billing.services import QuotaExceeded, RateLimited
+from creator_site.errors import NotFound
 from drive import drive_client as dc
 from drive import sources
 from drive.models import PollRecord, SourceConnection, SourceFile
@@ -38,7 +38,6 @@ Kind = SourceConnection.Kind
 State = SourceConnection.State
 FileStatus = SourceFile.Status
 
-DRIVE_SCOPE_DEFAULT = "https://www.googleapis.com/auth/drive"
 DRIVE_SCOPE_MISSING = (
     "Google Drive access was not granted, so Creator cannot watch your folders. "
     "Connect again and keep the box “See, edit, create and delete all your Google Drive "
@@ -50,6 +49,10 @@ class ConnectError(ValueError):
     """A connect or folder choice that cannot be done; str() is for people."""
 
 
+class IllegalTransition(Exception):
+    """A SourceFile status change its transition table forbids: a bug, not a race."""
+
+
 class DeliveryRetry(Exception):
     """Delivery hit a temporary error; the task retries after `countdown` s."""
 
@@ -58,13 +61,8 @@ class DeliveryRetry(Exception):
         self.countdown = countdown
 
 
-def _setting(name: str, default):
-    return getattr(settings, name, default)
-
-
 def drive_scopes() -> list[str]:
-    value = _setting("DRIVE_SCOPES", [DRIVE_SCOPE_DEFAULT])
-    return value.split(",") if isinstance(value, str) else list(value)
+    return list(settings.DRIVE_SCOPES)
 
 
 # --- building sources -------------------------------------------------------------
@@ -72,8 +70,8 @@ def drive_scopes() -> list[str]:
 
 def google_app_credentials() -> tuple[str, str]:
     """(client id, secret) of the Google OAuth app: settings, else allauth's SocialApp."""
-    client_id = _setting("GOOGLE_CLIENT_ID", "")
-    secret = _setting("GOOGLE_CLIENT_SECRET", "")
+    client_id = settings.GOOGLE_CLIENT_ID
+    secret = settings.GOOGLE_CLIENT_SECRET
     if not client_id:
         # Credentials may live in allauth's SocialApp (entered in the admin) instead.
         from allauth.socialaccount.models import SocialApp
@@ -94,18 +92,18 @@ def drive_client_for(connection: SourceConnection) -> dc.DriveClient:
         expiry=expiry.astimezone(UTC).replace(tzinfo=None) if expiry else None,
         client_id=client_id,
         client_secret=secret,
-        api_root=_setting("DRIVE_API_ENDPOINT", "") or dc.GOOGLE_API_ROOT,
-        token_uri=_setting("GOOGLE_TOKEN_URI", "") or dc.GOOGLE_TOKEN_URI,
-        revoke_uri=_setting("GOOGLE_REVOKE_URI", "") or dc.GOOGLE_REVOKE_URI,
-        timeout=_setting("DRIVE_TIMEOUT_SECONDS", 30),
-        retry_delay=_setting("DRIVE_RETRY_DELAY_SECONDS", 0.5),
+        api_root=settings.DRIVE_API_ENDPOINT or dc.GOOGLE_API_ROOT,
+        token_uri=settings.GOOGLE_TOKEN_URI or dc.GOOGLE_TOKEN_URI,
+        revoke_uri=settings.GOOGLE_REVOKE_URI or dc.GOOGLE_REVOKE_URI,
+        timeout=settings.DRIVE_TIMEOUT_SECONDS,
+        retry_delay=settings.DRIVE_RETRY_DELAY_SECONDS,
     )
 
 
 def source_for(connection: SourceConnection) -> sources.Source:
     if connection.kind == Kind.INBOX:
         return sources.LocalInboxSource(
-            Path(connection.inbox_path), stable_seconds=_setting("INBOX_STABLE_SECONDS", 2.0)
+            Path(connection.inbox_path), stable_seconds=settings.INBOX_STABLE_SECONDS
         )
     return sources.GoogleDriveSource(drive_client_for(connection))
 
@@ -138,7 +136,7 @@ def inbox_connect(
     """Watch a local folder for `user` (idempotent). The folder and its
     `processed/` subfolder are created; results land in the latter.
     Raises ConnectError if the folder cannot be created."""
-    root = Path(path or _setting("INBOX_DIR", Path("inbox"))).expanduser().resolve()
+    root = Path(path or settings.INBOX_DIR).expanduser().resolve()
     source = sources.LocalInboxSource(root)
     try:
         folder = source.folder(".")
@@ -205,7 +203,9 @@ def drive_connect(
         source.detect(folder_id="", cursor="", limit=1)
     except sources.SourceForbidden as exc:
         connection_disconnect(connection=connection)
-        SourceConnection.objects.filter(id=connection.id).update(state_message=DRIVE_SCOPE_MISSING)
+        SourceConnection.objects.filter(id=connection.id).update(
+            state=State.REVOKED, state_message=DRIVE_SCOPE_MISSING
+        )
         raise ConnectError(DRIVE_SCOPE_MISSING) from exc
     except sources.SourceRevoked as exc:
         connection_mark_revoked(connection=connection, message=exc.message)
@@ -305,7 +305,7 @@ def connection_set_preset(*, connection: SourceConnection, preset_slug: str) -> 
 
         try:
             workflow_get_for_user(user=connection.user, id_or_slug=preset_slug)
-        except Http404 as exc:
+        except NotFound as exc:
             raise ConnectError("That preset does not exist. Choose one from the list.") from exc
     connection.preset_slug = preset_slug
     connection.save(update_fields=["preset_slug", "updated_at"])
@@ -315,13 +315,13 @@ def connection_set_preset(*, connection: SourceConnection, preset_slug: str) -> 
 def connection_mark_revoked(*, connection: SourceConnection, message: str) -> None:
     """The grant is gone: stop polling, drop the tokens and tell the user once."""
     changed = SourceConnection.objects.filter(id=connection.id, state=State.CONNECTED).update(
-        state=State.DISCONNECTED,
+        state=State.REVOKED,
         state_message=message[:500],
         access_token_encrypted="",
         refresh_token_encrypted="",
         token_expires_at=None,
     )
-    connection.state = State.DISCONNECTED
+    connection.state = State.REVOKED
     connection.state_message = message[:500]
     if changed:
         user = connection.user
@@ -335,6 +335,48 @@ def connection_mark_revoked(*, connection: SourceConnection, message: str) -> No
             recipient_list=[user.email],
             fail_silently=True,
         )
+
+
+# --- source files ------------------------------------------------------------------
+
+
+def source_file_mark(
+    *, source_file: SourceFile, to: str, expect: Iterable[str] | None = None, **fields
+) -> bool:
+    """Move `source_file` to status `to`, writing `fields` with it, if
+    SourceFile.TRANSITIONS allows it: one conditional UPDATE, so of two
+    workers making the same move only one does.
+
+    `expect`: the statuses the caller saw the row in. If the row has moved on
+    since (another poll or delivery got there first), nothing changes and
+    the result is False. Raises IllegalTransition when the table forbids the
+    move: from a status in `expect`, or, without `expect`, from the row's
+    current status. Updates `source_file` in memory on success."""
+    origins = {status for status, targets in SourceFile.TRANSITIONS.items() if to in targets}
+    if expect is not None:
+        expect = set(expect)
+        if not expect <= origins:
+            raise IllegalTransition(
+                f"A source file cannot move from {sorted(expect - origins)} to {to!r}."
+            )
+        origins = expect
+    changed = SourceFile.objects.filter(id=source_file.id, status__in=origins).update(
+        status=to, updated_at=timezone.now(), **fields
+    )
+    if not changed:
+        if expect is None:
+            current = (
+                SourceFile.objects.filter(id=source_file.id)
+                .values_list("status", flat=True)
+                .first()
+            )
+            if current is not None:
+                raise IllegalTransition(f"A source file cannot move from {current!r} to {to!r}.")
+        return False
+    source_file.status = to
+    for name, value in fields.items():
+        setattr(source_file, name, value)
+    return True
 
 
 # --- polling -----------------------------------------------------------------------
@@ -359,22 +401,19 @@ def polls_enqueue_due(*, limit: int = 1000) -> int:
         if not ids:
             return 0
         SourceConnection.objects.filter(id__in=ids).update(
-            poll_claim=claim, poll_claimed_until=now + timedelta(seconds=_lease_seconds())
+            poll_claim=claim,
+            poll_claimed_until=now + timedelta(seconds=settings.DRIVE_POLL_LEASE_SECONDS),
         )
 
         def enqueue():
             # Chunks, not one message per connection: an idle poll costs about
             # as much as a broker round trip, so a task polls several.
-            size = max(1, _setting("DRIVE_POLL_CHUNK", 20))
+            size = max(1, settings.DRIVE_POLL_CHUNK)
             for start in range(0, len(ids), size):
                 poll_task.apply_async(args=[ids[start : start + size], str(claim)])
 
         transaction.on_commit(enqueue)
     return len(ids)
-
-
-def _lease_seconds() -> float:
-    return _setting("DRIVE_POLL_LEASE_SECONDS", 600)
 
 
 def connection_claim(*, connection_id: int) -> uuid.UUID | None:
@@ -385,7 +424,10 @@ def connection_claim(*, connection_id: int) -> uuid.UUID | None:
     claimed = (
         SourceConnection.objects.filter(id=connection_id, state=State.CONNECTED)
         .filter(Q(poll_claimed_until__isnull=True) | Q(poll_claimed_until__lt=now))
-        .update(poll_claim=claim, poll_claimed_until=now + timedelta(seconds=_lease_seconds()))
+        .update(
+            poll_claim=claim,
+            poll_claimed_until=now + timedelta(seconds=settings.DRIVE_POLL_LEASE_SECONDS),
+        )
     )
     return claim if claimed else None
 
@@ -401,9 +443,10 @@ def connections_poll(*, connection_ids: list[int], claim: uuid.UUID | str) -> li
     fenced: a connection whose claim was taken over is skipped, and a poll
     that loses its claim midway stops writing.
 
-    Idle polls share their bookkeeping: one query reads the connections, one
-    inserts the poll records, one writes the next schedules, whatever their
-    number; each costs one API call. A single idle poll: three queries."""
+    An idle poll costs one API call. Idle polls share their reads: one query
+    reads the connections and one inserts the poll records, whatever their
+    number; then each connection's schedule is one UPDATE. A single idle
+    poll: three queries."""
     connections = list(
         SourceConnection.objects.filter(
             id__in=connection_ids, poll_claim=claim, state=State.CONNECTED
@@ -426,7 +469,9 @@ def _poll_one(connection: SourceConnection, claim) -> tuple | None:
         if connection.has_pending:
             _ingest_pending(connection, source, outcome)
         detection = source.detect(
-            folder_id=connection.folder_id, cursor=connection.cursor, limit=_batch_size()
+            folder_id=connection.folder_id,
+            cursor=connection.cursor,
+            limit=settings.DRIVE_POLL_BATCH_SIZE,
         )
         outcome.calls += detection.calls
         if detection.reset:
@@ -475,22 +520,18 @@ class _PollOutcome:
         self.status, self.error, self.retry_after = status, error, retry_after
 
 
-def _batch_size() -> int:
-    return _setting("DRIVE_POLL_BATCH_SIZE", 50)
-
-
 def _next_poll_delay(connection: SourceConnection, outcome: _PollOutcome) -> tuple[float, int, int]:
     """(seconds to the next poll, idle polls, consecutive failures)."""
     if connection.kind == Kind.INBOX:
-        base, fast, slowest = (_setting("INBOX_POLL_SECONDS", 3),) * 3
+        base, fast, slowest = (settings.INBOX_POLL_SECONDS,) * 3
     else:
-        base = _setting("DRIVE_POLL_SECONDS", 30)
-        fast = _setting("DRIVE_POLL_FAST_SECONDS", 10)
-        slowest = _setting("DRIVE_POLL_MAX_SECONDS", 300)
+        base = settings.DRIVE_POLL_SECONDS
+        fast = settings.DRIVE_POLL_FAST_SECONDS
+        slowest = settings.DRIVE_POLL_MAX_SECONDS
     if outcome.status != PollRecord.Status.OK:
         failures = connection.consecutive_failures + 1
         # Exponential back-off with full jitter, never sooner than Retry-After.
-        ceiling = min(base * 2**failures, _setting("DRIVE_BACKOFF_MAX_SECONDS", 3600))
+        ceiling = min(base * 2**failures, settings.DRIVE_BACKOFF_MAX_SECONDS)
         delay = max(outcome.retry_after or 0, ceiling * (0.5 + random.random() / 2))  # noqa: S311
         return delay, connection.idle_polls, failures
     if outcome.more:
@@ -500,12 +541,6 @@ def _next_poll_delay(connection: SourceConnection, outcome: _PollOutcome) -> tup
     idle = connection.idle_polls + 1
     # Idle folders are polled less and less often, down to `slowest`.
     return min(base * 2 ** (idle // 20), slowest), idle, 0
-
-
-def _cast_case() -> bool:
-    from django.db import connection
-
-    return connection.features.requires_casted_case_in_updates
 
 
 _SCHEDULE_FIELDS = [
@@ -523,9 +558,9 @@ _SCHEDULE_FIELDS = [
 
 
 def _finish_polls(results: list[tuple], claim) -> list[PollRecord]:
-    """Record the polls and write each connection's next schedule, releasing
-    the claim: two queries for any number of polls. Autocommit, not one
-    transaction: the update is fenced by the claim, so it needs none."""
+    """Record the polls (one INSERT for all) and write each connection's next
+    schedule, releasing the claim. Autocommit, not one transaction: each
+    update is fenced by the claim, so it needs none."""
     if not results:
         return []
     now = timezone.now()
@@ -556,35 +591,22 @@ def _finish_polls(results: list[tuple], claim) -> list[PollRecord]:
         if ok and outcome.reconcile:
             connection.last_reconciled_at = now
     if len(records) == 1:
-        records[0].save(force_insert=True)
+        records[0].save(force_insert=True)  # bulk_create would add a transaction
     else:
         PollRecord.objects.bulk_create(records)
-    # One UPDATE, fenced by the claim: a connection whose claim changed
-    # meanwhile (taken over, folder changed, disconnected) keeps what it has.
-    # (Not bulk_update: it wraps the statement in a transaction of its own.)
-    connections = [r[0] for r in results]
-    if len(connections) == 1:
-        values = {name: getattr(connections[0], name) for name in _SCHEDULE_FIELDS}
-    else:
-        values = {}
-        for name in _SCHEDULE_FIELDS:
-            field = SourceConnection._meta.get_field(name)
-            whens = [
-                When(pk=c.pk, then=Value(getattr(c, name), output_field=field)) for c in connections
-            ]
-            case = Case(*whens, output_field=field)
-            # PostgreSQL types a CASE of NULLs as text (bulk_update casts too).
-            values[name] = Cast(case, output_field=field) if _cast_case() else case
-    SourceConnection.objects.filter(pk__in=[c.pk for c in connections], poll_claim=claim).update(
-        **values
-    )
+    # Fenced by the claim: a connection whose claim changed meanwhile (taken
+    # over, folder changed, disconnected) keeps what it has.
+    for connection, *_ in results:
+        SourceConnection.objects.filter(id=connection.id, poll_claim=claim).update(
+            **{name: getattr(connection, name) for name in _SCHEDULE_FIELDS}
+        )
     return records
 
 
 def _reconcile_due(connection: SourceConnection, now) -> bool:
     """Hourly: Drive lists the folder (the change feed may miss something);
     every kind prunes its old poll records (the inbox polls every few seconds)."""
-    every = timedelta(seconds=_setting("DRIVE_RECONCILE_SECONDS", 3600))
+    every = timedelta(seconds=settings.DRIVE_RECONCILE_SECONDS)
     return connection.last_reconciled_at is None or connection.last_reconciled_at + every <= now
 
 
@@ -592,7 +614,7 @@ def _reconcile_candidates(connection, source) -> list[sources.RemoteFile]:
     """Prune old poll records, and for Drive return the files in the folder
     new or changed since watching started (recording dedupes them). The inbox
     needs no listing: every poll lists it, and only settled files may pass."""
-    keep_days = _setting("DRIVE_POLL_RECORD_DAYS", 14)
+    keep_days = settings.DRIVE_POLL_RECORD_DAYS
     PollRecord.objects.filter(
         connection_id=connection.id, started_at__lt=timezone.now() - timedelta(days=keep_days)
     ).delete()
@@ -608,7 +630,7 @@ def _reconcile_candidates(connection, source) -> list[sources.RemoteFile]:
 
 def _skip_reason(remote: sources.RemoteFile) -> tuple[str, str] | None:
     """Why a file is not even downloaded, from what the source tells us."""
-    max_bytes = _setting("UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
+    max_bytes = settings.UPLOAD_MAX_BYTES
     is_image = remote.mime_type.startswith("image/") or sources.is_image_name(remote.name)
     if not is_image:
         kind = remote.mime_type or "not an image"
@@ -684,19 +706,22 @@ def source_link(connection: SourceConnection, file_id: str) -> str:
 def _ingest_pending(connection, source, outcome: _PollOutcome) -> None:
     """Turn recorded files into jobs, oldest first, at most one batch. A
     temporary source error stops here; the rest waits for the next poll."""
+    size = settings.DRIVE_POLL_BATCH_SIZE
     batch = list(
         SourceFile.objects.filter(connection_id=connection.id, status=FileStatus.DETECTED).order_by(
             "id"
-        )[: _batch_size() + 1]
+        )[: size + 1]
     )
     workflow = None
-    for row in batch[: _batch_size()]:
+    for row in batch[:size]:
         if workflow is None:
             workflow = _workflow_for(connection)
             if workflow is None:
                 slug = connection.preset_slug or connection.user.default_preset
-                SourceFile.objects.filter(id=row.id).update(
-                    status=FileStatus.FAILED,
+                source_file_mark(
+                    source_file=row,
+                    to=FileStatus.FAILED,
+                    expect=[FileStatus.DETECTED],
                     reason_code="no_preset",
                     message=f"The preset “{slug}” no longer exists. "
                     "Choose another preset on the Drive page.",
@@ -708,7 +733,7 @@ def _ingest_pending(connection, source, outcome: _PollOutcome) -> None:
             connection.has_pending = True
             outcome.more = True
             return
-    connection.has_pending = len(batch) > _batch_size()
+    connection.has_pending = len(batch) > size
     if connection.has_pending:
         outcome.more = True
 
@@ -719,7 +744,7 @@ def _workflow_for(connection):
     slug = connection.preset_slug or connection.user.default_preset
     try:
         return workflow_get_for_user(user=connection.user, id_or_slug=slug)
-    except Http404:
+    except NotFound:
         return None
 
 
@@ -729,7 +754,7 @@ def _ingest_one(connection, source, row: SourceFile, workflow) -> bool:
     again on a later poll."""
     from generations.services import generation_create
 
-    max_bytes = _setting("UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
+    max_bytes = settings.UPLOAD_MAX_BYTES
     remote = sources.RemoteFile(
         id=row.file_id, name=row.name, version_key=row.version_key, size=row.size
     )
@@ -738,16 +763,20 @@ def _ingest_one(connection, source, row: SourceFile, workflow) -> bool:
         try:
             source.download(remote, buffer, max_bytes=max_bytes)
         except sources.SourceNotFound:
-            SourceFile.objects.filter(id=row.id).update(
-                status=FileStatus.FAILED,
+            source_file_mark(
+                source_file=row,
+                to=FileStatus.FAILED,
+                expect=[FileStatus.DETECTED],
                 reason_code="file_gone",
                 message=f"“{row.name}” was deleted or moved before Creator could download it, "
                 "so it was not processed. Add it again to process it.",
             )
             return True
         except ValueError:
-            SourceFile.objects.filter(id=row.id).update(
-                status=FileStatus.SKIPPED,
+            source_file_mark(
+                source_file=row,
+                to=FileStatus.SKIPPED,
+                expect=[FileStatus.DETECTED],
                 reason_code="file_too_large",
                 message=f"“{row.name}” is larger than {max_bytes / 1024 / 1024:.0f} MB. "
                 "Resize or compress it and add it again.",
@@ -765,10 +794,10 @@ def _ingest_one(connection, source, row: SourceFile, workflow) -> bool:
         }
         try:
             with transaction.atomic():
-                claimed = SourceFile.objects.filter(id=row.id, status=FileStatus.DETECTED).update(
-                    status=FileStatus.QUEUED
-                )
-                if not claimed:
+                # The claim: of two polls that read this row, one makes the job.
+                if not source_file_mark(
+                    source_file=row, to=FileStatus.QUEUED, expect=[FileStatus.DETECTED]
+                ):
                     return True
                 generation = generation_create(
                     user=connection.user,
@@ -782,14 +811,21 @@ def _ingest_one(connection, source, row: SourceFile, workflow) -> bool:
         except (QuotaExceeded, RateLimited) as exc:
             SourceFile.objects.filter(id=row.id).update(reason_code=exc.code, message=exc.message)
             return False
+        # The claim was rolled back with the job: the row is DETECTED again.
         except InvalidImage as exc:
-            SourceFile.objects.filter(id=row.id).update(
-                status=FileStatus.SKIPPED, reason_code=exc.code, message=exc.message
+            source_file_mark(
+                source_file=row,
+                to=FileStatus.SKIPPED,
+                expect=[FileStatus.DETECTED],
+                reason_code=exc.code,
+                message=exc.message,
             )
         except Exception as exc:
             logger.exception("source file %s: could not create a job", row.id)
-            SourceFile.objects.filter(id=row.id).update(
-                status=FileStatus.FAILED,
+            source_file_mark(
+                source_file=row,
+                to=FileStatus.FAILED,
+                expect=[FileStatus.DETECTED],
                 reason_code="job_not_created",
                 message=f"“{row.name}” could not be queued: {exc}",
             )
@@ -824,14 +860,15 @@ def delivery_run(*, generation_id) -> SourceFile | None:
     generation = row.generation
     if generation.status != Generation.Status.COMPLETED:
         if generation.is_final:
-            SourceFile.objects.filter(id=row.id, delivered_at__isnull=True).update(
-                status=FileStatus.FAILED,
+            _delivery_mark(
+                row,
+                to=FileStatus.FAILED,
                 reason_code=generation.error_code or generation.status,
                 message=generation.error_message or f"The job was {generation.status}.",
             )
         return row
     now = timezone.now()
-    lease = timedelta(seconds=_setting("DRIVE_DELIVERY_LEASE_SECONDS", 600))
+    lease = timedelta(seconds=settings.DRIVE_DELIVERY_LEASE_SECONDS)
     claimed = (
         SourceFile.objects.filter(id=row.id, delivered_at__isnull=True)
         .filter(Q(delivery_started_at__isnull=True) | Q(delivery_started_at__lt=now - lease))
@@ -842,13 +879,14 @@ def delivery_run(*, generation_id) -> SourceFile | None:
     connection = row.connection
     output = generation.assets.filter(kind=Asset.Kind.OUTPUT).order_by("created_at").first()
     if output is None:
-        SourceFile.objects.filter(id=row.id).update(
-            status=FileStatus.FAILED, reason_code="no_output", message="The job produced no image."
+        _delivery_mark(
+            row, to=FileStatus.FAILED, reason_code="no_output", message="The job produced no image."
         )
         return row
     if connection.state != State.CONNECTED:
-        SourceFile.objects.filter(id=row.id).update(
-            status=FileStatus.FAILED,
+        _delivery_mark(
+            row,
+            to=FileStatus.FAILED,
             reason_code="disconnected",
             message="The result is ready in Creator but could not be put in your folder: "
             "the source is disconnected.",
@@ -863,24 +901,23 @@ def delivery_run(*, generation_id) -> SourceFile | None:
         remote = _upload(connection, source, output, name, tag=f"sf{row.id}")
     except sources.SourceRevoked as exc:
         connection_mark_revoked(connection=connection, message=exc.message)
-        SourceFile.objects.filter(id=row.id).update(
-            status=FileStatus.FAILED, reason_code="revoked", message=exc.message
-        )
+        _delivery_mark(row, to=FileStatus.FAILED, reason_code="revoked", message=exc.message)
         return row
     except (sources.SourceRateLimited, sources.SourceUnavailable) as exc:
         SourceFile.objects.filter(id=row.id).update(delivery_started_at=None)
         countdown = getattr(exc, "retry_after", None) or 30
         raise DeliveryRetry(exc.message, countdown) from exc
     except sources.SourceError as exc:
-        SourceFile.objects.filter(id=row.id).update(
-            status=FileStatus.FAILED, reason_code="delivery_failed", message=exc.message
+        _delivery_mark(
+            row, to=FileStatus.FAILED, reason_code="delivery_failed", message=exc.message
         )
         return row
     finally:
         _store_refreshed_tokens(connection, source)
     link = remote.link or source_link(connection, remote.id)
-    SourceFile.objects.filter(id=row.id).update(
-        status=FileStatus.DELIVERED,
+    _delivery_mark(
+        row,
+        to=FileStatus.DELIVERED,
         output_file_id=remote.id[:1000],
         output_name=remote.name[:500],
         output_link=link[:1000],
@@ -899,6 +936,13 @@ def delivery_run(*, generation_id) -> SourceFile | None:
     )
     row.refresh_from_db()
     return row
+
+
+def _delivery_mark(row: SourceFile, *, to: str, **fields) -> bool:
+    # A row with a job is queued, or failed at an earlier delivery attempt.
+    return source_file_mark(
+        source_file=row, to=to, expect=[FileStatus.QUEUED, FileStatus.FAILED], **fields
+    )
 
 
 def _upload(connection, source, asset, name: str, *, tag: str) -> sources.RemoteFile:

@@ -20,7 +20,7 @@ Kind = SourceConnection.Kind
 
 def inbox_enabled() -> bool:
     # A folder on the server only makes sense when Creator runs on your machine.
-    return getattr(settings, "INBOX_ENABLED", settings.DEBUG)
+    return settings.INBOX_ENABLED
 
 
 def google_configured() -> bool:

@@ -25,7 +25,14 @@ def _statements(client) -> list[str]:
     return [q["sql"] for q in queries.captured_queries]
 
 
-def test_creating_a_job_is_ten_statements_and_the_reservation_comes_last(
+def _reads(statements: list[str], table: str) -> list[int]:
+    """Where `table` is read as the main table of a SELECT (not joined in)."""
+    return [
+        i for i, s in enumerate(statements) if s.startswith("SELECT") and f' FROM "{table}" ' in s
+    ]
+
+
+def test_creating_a_job_reads_what_it_needs_with_the_key_and_reserves_last(
     alice, preset_workflows, generous_rate_limits
 ):
     client = key_client(alice)
@@ -33,21 +40,21 @@ def test_creating_a_job_is_ten_statements_and_the_reservation_comes_last(
 
     statements = _statements(client)
 
-    # Key with its owner and subscription, workflow with its version, plan,
-    # balance lock, allowance, three job rows, reservation, counter (+
-    # savepoints: tests run in a transaction) — 25 before the reservation
-    # was reworked, 13 before the key and the workflow came with what the
-    # request needs of their neighbours.
-    reads_and_writes = [s for s in statements if "SAVEPOINT" not in s]
-    assert len(reads_and_writes) <= 10, "\n".join(s[:120] for s in reads_and_writes)
-    assert sum('FROM "billing_subscription"' in s for s in statements) == 0
-    # The balance lock is taken after the job's rows are written, so it is
-    # held for the reservation only, not for the whole creation.
-    lock = next(i for i, s in enumerate(statements) if "FOR UPDATE" in s)
-    job_insert = next(
-        i for i, s in enumerate(statements) if s.startswith('INSERT INTO "generations_generation"')
-    )
-    assert job_insert < lock
+    # The owner and their subscription come with the key, the workflow with
+    # its version: none of them is read again.
+    assert _reads(statements, "accounts_apikey") == [0]
+    assert 'JOIN "billing_subscription"' in statements[0]
+    for table in ("accounts_user", "billing_subscription", "workflows_workflow"):
+        assert _reads(statements, table) == [], table
+    # The balance lock is taken once, after the job's rows are written, so
+    # it is held for the reservation only: nothing after it writes the job.
+    locks = [i for i, s in enumerate(statements) if "FOR UPDATE" in s]
+    assert len(locks) == 1 and _reads(statements, "billing_creditbalance") == locks
+    job_writes = [i for i, s in enumerate(statements) if s.startswith('INSERT INTO "generations_')]
+    assert job_writes and max(job_writes) < locks[0]
+    after_lock = [s for s in statements[locks[0] + 1 :] if "SAVEPOINT" not in s]
+    assert after_lock and all('"billing_' in s.split(" WHERE ")[0] for s in after_lock), after_lock
+    assert after_lock[-1].startswith('INSERT INTO "billing_reservation"')
     usage = Usage.objects.get(user=alice)
     assert usage.allowance_used == 2
     assert Reservation.objects.filter(user=alice).count() == 2
@@ -143,9 +150,18 @@ def test_me_reads_the_key_with_its_subscription_then_plan_usage_and_credits(alic
         response = client.get("/api/v1/me")
 
     assert response.status_code == 200
-    statements = [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
-    assert len(statements) <= 4, "\n".join(s[:120] for s in statements)
+    statements = [q["sql"] for q in queries.captured_queries]
+    assert _reads(statements, "accounts_apikey") == [0]
     assert 'JOIN "billing_subscription"' in statements[0]  # read with the key
+    assert _reads(statements, "billing_subscription") == []
+    assert _reads(statements, "accounts_user") == []
+    plan, usage, credits = (
+        _reads(statements, table)
+        for table in ("billing_plan", "billing_usage", "billing_creditbalance")
+    )
+    assert len(plan) == len(usage) == len(credits) == 1
+    assert plan < usage < credits
+    assert not any("FOR UPDATE" in s for s in statements)  # a plain read: no lock
 
 
 def test_a_plan_change_shows_on_the_next_request_with_the_same_key(alice):

@@ -5,7 +5,7 @@ import pytest
 from billing.models import Plan
 from billing.services import credits_grant, subscription_start_trial
 from drive import services
-from drive.models import SourceFile
+from drive.models import SourceConnection, SourceFile
 from generations.models import Generation
 from tests.drive.conftest import connect_drive, poll
 from tests.factories import UserFactory
@@ -166,3 +166,27 @@ def test_the_drive_page_says_how_many_files_wait_for_the_quota(
     page = client.get("/drive/").content.decode()
     assert "2 files waiting." in page
     assert "jobs an hour" in page  # the hourly-limit sentence from billing
+
+
+def test_a_preset_that_does_not_exist_cannot_be_chosen(drive_standin, presets):
+    connection, _ = connect_drive(UserFactory(), drive_standin)
+
+    with pytest.raises(services.ConnectError, match="That preset does not exist"):
+        services.connection_set_preset(connection=connection, preset_slug="no-such-preset")
+
+    connection.refresh_from_db()
+    assert connection.preset_slug == ""
+
+
+def test_a_file_whose_preset_was_deleted_fails_with_a_reason_and_no_job(drive_standin, presets):
+    connection, folder_id = connect_drive(UserFactory(), drive_standin)
+    SourceConnection.objects.filter(id=connection.id).update(preset_slug="deleted-preset")
+    drive_standin.add_file("photo.png", png_bytes((8, 8)), folder_id)
+
+    record = poll(connection)
+
+    row = SourceFile.objects.get()
+    assert record.status == "ok"
+    assert (row.status, row.reason_code) == ("failed", "no_preset")
+    assert "“deleted-preset” no longer exists" in row.message
+    assert not Generation.objects.exists()

@@ -73,7 +73,7 @@ def test_unticking_the_drive_box_is_explained(drive_standin):
 
     assert any("Google Drive access was not granted" in n for n in notes)
     connection = SourceConnection.objects.get(user=user)
-    assert connection.state == "disconnected"
+    assert connection.state == "revoked"
     assert connection.refresh_token_encrypted == ""
 
 

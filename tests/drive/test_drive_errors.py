@@ -30,7 +30,7 @@ def test_an_expired_access_token_is_refreshed_silently_and_stored_encrypted(driv
     assert drive_standin.refreshes == 1  # the stored token is used from then on
 
 
-def test_a_revoked_grant_disconnects_stops_polling_and_tells_the_user(drive_standin):
+def test_a_revoked_grant_is_marked_revoked_stops_polling_and_tells_the_user(drive_standin):
     user = UserFactory(email="dana@example.com")
     connection, _ = connect_drive(user, drive_standin)
     drive_standin.revoke_grants()
@@ -39,7 +39,7 @@ def test_a_revoked_grant_disconnects_stops_polling_and_tells_the_user(drive_stan
 
     assert record.status == "revoked"
     assert "Reconnect Google Drive" in record.error
-    assert connection.state == SourceConnection.State.DISCONNECTED
+    assert connection.state == SourceConnection.State.REVOKED
     assert connection.refresh_token_encrypted == "" and connection.access_token_encrypted == ""
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == ["dana@example.com"]

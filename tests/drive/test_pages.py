@@ -151,5 +151,25 @@ def test_a_revoked_grant_shows_on_the_drive_page(client, alice, drive_standin):
 
     page = client.get("/drive/").content.decode()
     assert "Reconnect Google Drive" in page
+    assert "Disconnected" in page
     assert PollRecord.objects.get(status="revoked")
     assert not SourceFile.objects.exists()
+
+
+def test_the_dashboard_asks_to_reconnect_a_revoked_grant_but_not_a_disconnected_source(
+    client, alice, bob, drive_standin
+):
+    revoked, _ = connect_drive(alice, drive_standin)
+    drive_standin.revoke_grants()
+    poll(revoked)
+    left, _ = connect_drive(bob, drive_standin, account="bob@example.com")
+    services.connection_disconnect(connection=left)
+
+    client.force_login(alice)
+    alices = client.get("/dashboard/").content.decode()
+    client.force_login(bob)
+    bobs = client.get("/dashboard/").content.decode()
+
+    assert "Google Drive is disconnected." in alices
+    assert "Reconnect Google Drive to resume." in alices  # the reason, from the poll
+    assert "Google Drive is disconnected." not in bobs
