@@ -24,10 +24,10 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Case, Q, Value, When
 from django.db.models.functions import Cast
-from django.http import Http404
 from django.utils import timezone
 
 from billing.services import QuotaExceeded, RateLimited
+from creator_site.errors import NotFound
 from drive import drive_client as dc
 from drive import sources
 from drive.models import PollRecord, SourceConnection, SourceFile
@@ -305,7 +305,7 @@ def connection_set_preset(*, connection: SourceConnection, preset_slug: str) -> 
 
         try:
             workflow_get_for_user(user=connection.user, id_or_slug=preset_slug)
-        except Http404 as exc:
+        except NotFound as exc:
             raise ConnectError("That preset does not exist. Choose one from the list.") from exc
     connection.preset_slug = preset_slug
     connection.save(update_fields=["preset_slug", "updated_at"])
@@ -719,7 +719,7 @@ def _workflow_for(connection):
     slug = connection.preset_slug or connection.user.default_preset
     try:
         return workflow_get_for_user(user=connection.user, id_or_slug=slug)
-    except Http404:
+    except NotFound:
         return None
 
 

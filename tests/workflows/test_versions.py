@@ -4,8 +4,8 @@ import copy
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.http import Http404
 
+from creator_site.errors import NotFound
 from tests.workflows.factories import WorkflowFactory
 from workflows.graph import GraphValidationError
 from workflows.models import WorkflowVersion
@@ -98,6 +98,6 @@ def test_an_invalid_edit_stores_nothing(alice):
 @pytest.mark.django_db
 def test_only_the_owner_can_make_versions(alice, bob):
     workflow = WorkflowFactory(owner=alice)
-    with pytest.raises(Http404):
+    with pytest.raises(NotFound):
         workflow_version_create(workflow=workflow, user=bob, parameters=[])
     assert workflow.versions.count() == 1
