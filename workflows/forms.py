@@ -2,6 +2,7 @@
 validate and write."""
 
 import json
+from typing import Any
 
 from django import forms
 
@@ -13,7 +14,14 @@ from workflows.models import (
     Project,
     Workflow,
 )
-from workflows.parameters import MAX_PARAMETERS
+from workflows.parameters import (
+    INPUT_IMAGE_FIELD,
+    MAX_PARAMETERS,
+    TEXT_MAX_LENGTH,
+    graph_needs_input_image,
+    parameter_bounds,
+    parameter_choices,
+)
 
 PARAMETERS_MAX_CHARS = 100_000
 
@@ -192,3 +200,84 @@ class ProjectForm(forms.Form):
         if not isinstance(value, dict):
             raise forms.ValidationError('Use a JSON object, e.g. {"client": "Acme"}.')
         return value
+
+
+# --- running a workflow -------------------------------------------------------
+
+IMAGE_ACCEPT = "image/jpeg,image/png,image/webp,image/gif"
+
+
+def parameters_form(workflow: Any) -> type[forms.Form]:
+    """A Django Form class for running `workflow` (a Workflow or WorkflowVersion).
+
+    One field per parameter, typed and bounded like the schema; an image
+    upload field when the run needs an input image. `cleaned_data` holds
+    values ready for `graph_compile` (uploads are left to the caller)."""
+    parameters = workflow.parameters or []
+    fields: dict[str, forms.Field] = {}
+    for param in parameters:
+        fields[param["name"]] = _form_field(param)
+    if not any(p["type"] == "image" for p in parameters) and graph_needs_input_image(
+        workflow.workflow_json, parameters
+    ):
+        fields[INPUT_IMAGE_FIELD] = forms.FileField(
+            label="Input image",
+            help_text="JPEG, PNG, WebP or GIF.",
+            widget=forms.ClearableFileInput(attrs={"accept": IMAGE_ACCEPT}),
+        )
+    return type("ParametersForm", (forms.Form,), fields)
+
+
+def _form_field(param: dict) -> forms.Field:
+    ptype = param["type"]
+    label = param.get("label") or param["name"].replace("_", " ").capitalize()
+    common: dict[str, Any] = {
+        "label": label,
+        "help_text": param.get("help", ""),
+        "required": bool(param.get("required")) and param.get("default") is None,
+        "initial": param.get("default"),
+    }
+    if ptype == "text":
+        widget = forms.Textarea(attrs={"rows": 3}) if param.get("multiline") else None
+        return forms.CharField(
+            max_length=param.get("max_length", TEXT_MAX_LENGTH),
+            strip=False,
+            widget=widget,
+            **common,
+        )
+    if ptype in ("number", "integer", "seed"):
+        low, high = parameter_bounds(param)
+        attrs = {}
+        if "step" in param:
+            attrs["step"] = str(param["step"])
+        elif ptype == "number":
+            attrs["step"] = "any"
+        field_class = forms.FloatField if ptype == "number" else forms.IntegerField
+        if ptype == "seed":
+            common["required"] = False
+            common["help_text"] = common["help_text"] or "Leave empty for a random seed."
+        return field_class(
+            min_value=low,
+            max_value=high,
+            widget=forms.NumberInput(attrs=attrs),
+            **common,
+        )
+    if ptype == "boolean":
+        common["required"] = False
+        return forms.BooleanField(**common)
+    if ptype == "choice":
+        pairs = parameter_choices(param)
+        by_text = {str(value): value for value, _label in pairs}
+        return forms.TypedChoiceField(
+            choices=[(str(value), label) for value, label in pairs],
+            coerce=lambda text: by_text[text],
+            **{**common, "initial": None if common["initial"] is None else str(common["initial"])},
+        )
+    if ptype == "image":
+        return forms.FileField(
+            label=label,
+            help_text=param.get("help") or "JPEG, PNG, WebP or GIF.",
+            required=bool(param.get("required", True)),
+            widget=forms.ClearableFileInput(attrs={"accept": IMAGE_ACCEPT}),
+        )
+    raise ValueError(f"Unknown parameter type {ptype!r}")

@@ -11,9 +11,9 @@ Types: text, number, integer, boolean, choice (with "choices": a list of
 values or of {"value", "label"}), seed (a random one when left empty) and
 image (receives the uploaded input's file name).
 
-The schema drives the dashboard form (`parameters_form`), the API's input
-schema (`parameters_json_schema`) and the run-time copy of the graph
-(`graph_compile`). Values are checked per field; every problem is reported
+The schema drives the dashboard form (`workflows.forms.parameters_form`),
+the API's input schema (`parameters_json_schema`) and the run-time copy of
+the graph (`graph_compile`). Values are checked per field; every problem is reported
 together in one `ParameterValuesError`.
 """
 
@@ -25,14 +25,18 @@ import re
 import secrets
 from typing import Any
 
-from django import forms
-
 from workflows.graph import (
     INPUT_NODE_ID,
     INPUT_NODE_INPUT,
     INPUT_PLACEHOLDER,
     GraphProblem,
+    GraphValidationError,
+    graph_problems,
+    graph_unreadable,
+    input_spec,
     is_link,
+    is_live_file_list,
+    spec_options,
 )
 
 TYPES = ("text", "number", "integer", "boolean", "choice", "seed", "image")
@@ -102,12 +106,45 @@ def parameter_choices(param: dict) -> list[tuple[Any, str]]:
     return pairs
 
 
-def parameters_problems(*, parameters: Any, graph: dict) -> list[GraphProblem]:
+def workflow_problems(
+    *, graph: Any, parameters: Any, object_info: dict | None = None
+) -> list[GraphProblem]:
+    """Every problem with a graph and its parameter schema, the graph's first.
+
+    What services check before saving a workflow or a version. A graph that
+    cannot be read at all (see `graph_unreadable`) gives only that one
+    problem: its schema has nothing to target."""
+    problems = graph_problems(graph, object_info=object_info)
+    if graph_unreadable(graph) is not None:
+        return problems
+    return problems + parameters_problems(
+        parameters=parameters, graph=graph, object_info=object_info
+    )
+
+
+def workflow_validate(*, graph: Any, parameters: Any, object_info: dict | None = None) -> None:
+    """Raise GraphValidationError listing every problem of `workflow_problems`."""
+    problems = workflow_problems(graph=graph, parameters=parameters, object_info=object_info)
+    if problems:
+        raise GraphValidationError(problems)
+
+
+def parameters_problems(
+    *, parameters: Any, graph: dict, object_info: dict | None = None
+) -> list[GraphProblem]:
     """Every problem with a schema, checked against the graph it targets.
 
     Targets must exist and hold a literal value (not a link), no two
     parameters may write the same node input, names must be unique and
-    defaults must be valid values of their parameter."""
+    defaults must be valid values of their parameter. With `object_info`,
+    a parameter must also not allow values its target input would reject."""
+    problems = _schema_problems(parameters, graph)
+    if object_info is not None and isinstance(parameters, list):
+        problems.extend(_range_problems(graph, parameters, object_info))
+    return problems
+
+
+def _schema_problems(parameters: Any, graph: dict) -> list[GraphProblem]:
     if not isinstance(parameters, list):
         return [GraphProblem("The parameter schema must be a JSON list of parameters.")]
     if len(parameters) > MAX_PARAMETERS:
@@ -189,6 +226,64 @@ def parameters_problems(*, parameters: Any, graph: dict) -> list[GraphProblem]:
             )
             continue
         targets[key] = name
+    return problems
+
+
+def _range_problems(graph: dict, parameters: list, object_info: dict) -> list[GraphProblem]:
+    """A parameter must not allow values its target input would reject."""
+    problems: list[GraphProblem] = []
+    for param in parameters:
+        if not isinstance(param, dict):
+            continue
+        node = graph.get(str(param.get("node_id")))
+        if not isinstance(node, dict) or not isinstance(node.get("class_type"), str):
+            continue
+        class_type, name = node["class_type"], param.get("node_input")
+        spec = input_spec(object_info, class_type, name) if isinstance(name, str) else None
+        if not spec:
+            continue
+        label = param.get("name")
+        ptype = param.get("type")
+        opts = spec[1] if len(spec) > 1 and isinstance(spec[1], dict) else {}
+        if ptype in ("number", "integer", "seed") and spec[0] in ("INT", "FLOAT"):
+            low, high = opts.get("min"), opts.get("max")
+            pmin, pmax = parameter_bounds(param)
+            if isinstance(low, int | float) and (not _is_number(pmin) or pmin < low):
+                problems.append(
+                    GraphProblem(
+                        f"parameter “{label}” needs a minimum of at least {low}.",
+                        str(param.get("node_id")),
+                        class_type,
+                        name,
+                    )
+                )
+            if isinstance(high, int | float) and (not _is_number(pmax) or pmax > high):
+                problems.append(
+                    GraphProblem(
+                        f"parameter “{label}” needs a maximum of at most {high}.",
+                        str(param.get("node_id")),
+                        class_type,
+                        name,
+                    )
+                )
+        options = spec_options(spec)
+        if (
+            ptype == "choice"
+            and options is not None
+            and not is_live_file_list(class_type, name, spec)
+        ):
+            for choice in param.get("choices") or []:
+                value = choice.get("value") if isinstance(choice, dict) else choice
+                if value not in options:
+                    problems.append(
+                        GraphProblem(
+                            f"parameter “{label}” offers “{value}”, which this input does "
+                            "not accept.",
+                            str(param.get("node_id")),
+                            class_type,
+                            name,
+                        )
+                    )
     return problems
 
 
@@ -418,85 +513,7 @@ def graph_needs_input_image(graph: dict, parameters: list[dict]) -> bool:
     )
 
 
-# --- form and API schema ------------------------------------------------------
-
-IMAGE_ACCEPT = "image/jpeg,image/png,image/webp,image/gif"
-
-
-def parameters_form(workflow: Any) -> type[forms.Form]:
-    """A Django Form class for running `workflow` (a Workflow or WorkflowVersion).
-
-    One field per parameter, typed and bounded like the schema; an image
-    upload field when the run needs an input image. `cleaned_data` holds
-    values ready for `graph_compile` (uploads are left to the caller)."""
-    parameters = workflow.parameters or []
-    fields: dict[str, forms.Field] = {}
-    for param in parameters:
-        fields[param["name"]] = _form_field(param)
-    if not any(p["type"] == "image" for p in parameters) and graph_needs_input_image(
-        workflow.workflow_json, parameters
-    ):
-        fields[INPUT_IMAGE_FIELD] = forms.FileField(
-            label="Input image",
-            help_text="JPEG, PNG, WebP or GIF.",
-            widget=forms.ClearableFileInput(attrs={"accept": IMAGE_ACCEPT}),
-        )
-    return type("ParametersForm", (forms.Form,), fields)
-
-
-def _form_field(param: dict) -> forms.Field:
-    ptype = param["type"]
-    label = param.get("label") or param["name"].replace("_", " ").capitalize()
-    common: dict[str, Any] = {
-        "label": label,
-        "help_text": param.get("help", ""),
-        "required": bool(param.get("required")) and param.get("default") is None,
-        "initial": param.get("default"),
-    }
-    if ptype == "text":
-        widget = forms.Textarea(attrs={"rows": 3}) if param.get("multiline") else None
-        return forms.CharField(
-            max_length=param.get("max_length", TEXT_MAX_LENGTH),
-            strip=False,
-            widget=widget,
-            **common,
-        )
-    if ptype in ("number", "integer", "seed"):
-        low, high = parameter_bounds(param)
-        attrs = {}
-        if "step" in param:
-            attrs["step"] = str(param["step"])
-        elif ptype == "number":
-            attrs["step"] = "any"
-        field_class = forms.FloatField if ptype == "number" else forms.IntegerField
-        if ptype == "seed":
-            common["required"] = False
-            common["help_text"] = common["help_text"] or "Leave empty for a random seed."
-        return field_class(
-            min_value=low,
-            max_value=high,
-            widget=forms.NumberInput(attrs=attrs),
-            **common,
-        )
-    if ptype == "boolean":
-        common["required"] = False
-        return forms.BooleanField(**common)
-    if ptype == "choice":
-        pairs = parameter_choices(param)
-        by_text = {str(value): value for value, _label in pairs}
-        return forms.TypedChoiceField(
-            choices=[(str(value), label) for value, label in pairs],
-            coerce=lambda text: by_text[text],
-            **{**common, "initial": None if common["initial"] is None else str(common["initial"])},
-        )
-    if ptype == "image":
-        return forms.FileField(
-            label=label,
-            help_text=param.get("help") or "JPEG, PNG, WebP or GIF.",
-            required=bool(param.get("required", True)),
-            widget=forms.ClearableFileInput(attrs={"accept": IMAGE_ACCEPT}),
-        )
-    raise ValueError(f"Unknown parameter type {ptype!r}")
+# --- API schema ---------------------------------------------------------------
 
 
 def parameters_json_schema(parameters: list[dict]) -> dict:

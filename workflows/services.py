@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from creator_site.errors import NotFound
-from workflows.graph import GraphValidationError, graph_validate, json_depth
+from workflows.graph import GraphValidationError, json_depth
 from workflows.models import (
     DESCRIPTION_MAX_LENGTH,
     NAME_MAX_LENGTH,
@@ -33,6 +33,7 @@ from workflows.models import (
     WorkflowVersion,
     hex_colour_validator,
 )
+from workflows.parameters import workflow_validate
 
 __all__ = [
     "GraphValidationError",
@@ -217,7 +218,7 @@ def workflow_create(
             errors.setdefault("slug", []).append("You already have a workflow with this slug.")
     _check_project(errors, user=user, project=project)
     _raise(errors)
-    graph_validate(graph, object_info=object_info, parameters=parameters)
+    workflow_validate(graph=graph, parameters=parameters, object_info=object_info)
 
     with transaction.atomic():
         workflow = _workflow_insert(
@@ -307,7 +308,7 @@ def workflow_version_create(
         locked = Workflow.objects.select_for_update().get(id=workflow.id)
         graph = locked.workflow_json if graph is None else graph
         parameters = locked.parameters if parameters is None else parameters
-        graph_validate(graph, object_info=object_info, parameters=parameters)
+        workflow_validate(graph=graph, parameters=parameters, object_info=object_info)
         latest = locked.versions.order_by("-number").first()
         if latest is not None and latest.workflow_json == graph and latest.parameters == parameters:
             raise ValidationError({"__all__": ["Nothing changed, so no new version was made."]})

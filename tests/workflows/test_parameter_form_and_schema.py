@@ -3,12 +3,8 @@
 import jsonschema
 import pytest
 
-from workflows.parameters import (
-    INPUT_IMAGE_FIELD,
-    graph_compile,
-    parameters_form,
-    parameters_json_schema,
-)
+from workflows.forms import parameters_form
+from workflows.parameters import INPUT_IMAGE_FIELD, graph_compile, parameters_json_schema
 from workflows.selectors import preset_get
 
 

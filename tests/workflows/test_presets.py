@@ -5,9 +5,10 @@ import importlib
 import pytest
 from django.core.management import call_command
 
+from workflows.forms import parameters_form
 from workflows.graph import graph_problems
 from workflows.models import Workflow, WorkflowVersion
-from workflows.parameters import graph_compile, parameters_form
+from workflows.parameters import graph_compile, workflow_problems
 from workflows.preset_sync import presets_read, presets_sync
 
 SLUGS = {"portrait_pro", "product_glow", "cinematic"}
@@ -33,8 +34,8 @@ def test_the_data_migration_loads_the_three_presets():
 
 @pytest.mark.parametrize("preset", presets_read(), ids=lambda p: p["slug"])
 def test_each_preset_validates_against_the_recorded_object_info(preset, object_info):
-    problems = graph_problems(
-        preset["workflow_json"], object_info=object_info, parameters=preset["parameters"]
+    problems = workflow_problems(
+        graph=preset["workflow_json"], parameters=preset["parameters"], object_info=object_info
     )
     assert problems == []
 
