@@ -15,11 +15,13 @@ import secrets
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django.utils.text import slugify
 
 from creator_site.errors import NotFound
@@ -62,17 +64,16 @@ MAX_CREDITS = 1000
 
 
 def comfyui_object_info() -> dict | None:
-    """The object_info to validate graphs against, when the engine offers one.
+    """The `/object_info` to validate graphs against, or None: then graphs are
+    checked structurally only, and the engine checks again before queueing.
 
-    The generations app owns the ComfyUI servers and their cached
-    `/object_info`; it exposes `generations.selectors.comfyui_object_info()`.
-    Until it does (or when no server answered yet) graphs are checked
-    structurally only, and the engine checks again before queueing."""
-    try:
-        from generations.selectors import comfyui_object_info as engine_object_info
-    except ImportError:
-        return None
-    return engine_object_info()
+    The engine (generations) owns the ComfyUI servers and their cached
+    catalogue, and it depends on this app, not the reverse; so the site names
+    the engine's reader in `settings.WORKFLOWS_OBJECT_INFO` (a dotted path to
+    a function returning the catalogue or None; blank for none) and this app
+    never imports it."""
+    source = settings.WORKFLOWS_OBJECT_INFO
+    return import_string(source)() if source else None
 
 
 # --- field checks -------------------------------------------------------------
