@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from workflows import services
 from workflows.graph import GraphValidationError
 from workflows.models import Project, Workflow, WorkflowVersion
-from workflows.parameters import workflow_problems
+from workflows.parameters import image_inputs_complete, workflow_problems
 
 
 class WorkflowVersionInline(admin.TabularInline):
@@ -48,6 +48,9 @@ class WorkflowAdminForm(forms.ModelForm):
         cleaned = super().clean()
         graph, parameters = cleaned.get("workflow_json"), cleaned.get("parameters")
         if graph is not None and parameters is not None:
+            parameters = cleaned["parameters"] = image_inputs_complete(
+                graph=graph, parameters=parameters
+            )
             problems = workflow_problems(
                 graph=graph, parameters=parameters, object_info=services.comfyui_object_info()
             )

@@ -15,12 +15,12 @@ from workflows.models import (
     Workflow,
 )
 from workflows.parameters import (
-    INPUT_IMAGE_FIELD,
     MAX_PARAMETERS,
     TEXT_MAX_LENGTH,
-    graph_needs_input_image,
+    ImageInput,
     parameter_bounds,
     parameter_choices,
+    workflow_image_inputs,
 )
 
 PARAMETERS_MAX_CHARS = 100_000
@@ -210,22 +210,29 @@ IMAGE_ACCEPT = "image/jpeg,image/png,image/webp,image/gif"
 def parameters_form(workflow: Any) -> type[forms.Form]:
     """A Django Form class for running `workflow` (a Workflow or WorkflowVersion).
 
-    One field per parameter, typed and bounded like the schema; an image
-    upload field when the run needs an input image. `cleaned_data` holds
-    values ready for `graph_compile` (uploads are left to the caller)."""
-    parameters = workflow.parameters or []
+    One field per parameter, typed and bounded like the schema, and an
+    upload field per image input, named `image_input_field(name)` (the usual
+    single input's is INPUT_IMAGE_FIELD). `cleaned_data` holds values ready
+    for `graph_compile` (uploads are left to the caller)."""
     fields: dict[str, forms.Field] = {}
-    for param in parameters:
-        fields[param["name"]] = _form_field(param)
-    if not any(p["type"] == "image" for p in parameters) and graph_needs_input_image(
-        workflow.workflow_json, parameters
-    ):
-        fields[INPUT_IMAGE_FIELD] = forms.FileField(
-            label="Input image",
-            help_text="JPEG, PNG, WebP or GIF.",
-            widget=forms.ClearableFileInput(attrs={"accept": IMAGE_ACCEPT}),
-        )
+    for param in workflow.parameters or []:
+        if param["type"] != "image":
+            fields[param["name"]] = _form_field(param)
+    for image_input in workflow_image_inputs(workflow.parameters or []):
+        fields[image_input.form_field] = _upload_field(image_input)
     return type("ParametersForm", (forms.Form,), fields)
+
+
+def _upload_field(image_input: ImageInput) -> forms.FileField:
+    help_text = image_input.help or "JPEG, PNG, WebP or GIF."
+    if image_input.channel and not image_input.help:
+        help_text += f" Its {image_input.channel} channel is the mask."
+    return forms.FileField(
+        label=image_input.label,
+        help_text=help_text,
+        required=image_input.required,
+        widget=forms.ClearableFileInput(attrs={"accept": IMAGE_ACCEPT}),
+    )
 
 
 def _form_field(param: dict) -> forms.Field:
@@ -272,12 +279,5 @@ def _form_field(param: dict) -> forms.Field:
             choices=[(str(value), label) for value, label in pairs],
             coerce=lambda text: by_text[text],
             **{**common, "initial": None if common["initial"] is None else str(common["initial"])},
-        )
-    if ptype == "image":
-        return forms.FileField(
-            label=label,
-            help_text=param.get("help") or "JPEG, PNG, WebP or GIF.",
-            required=bool(param.get("required", True)),
-            widget=forms.ClearableFileInput(attrs={"accept": IMAGE_ACCEPT}),
         )
     raise ValueError(f"Unknown parameter type {ptype!r}")

@@ -30,12 +30,6 @@ MAX_TITLE_LENGTH = 200
 # ComfyUI core use to hand images back).
 KNOWN_OUTPUT_NODES = frozenset({"SaveImage", "PreviewImage", "SaveImageWebsocket"})
 
-# The input node of every Creator workflow and the placeholder the engine
-# replaces with the uploaded file's name.
-INPUT_NODE_ID = "1"
-INPUT_NODE_INPUT = "image"
-INPUT_PLACEHOLDER = "INPUT_FILENAME"
-
 UI_FORMAT_MESSAGE = (
     "This looks like a ComfyUI UI export (it has “nodes” and “links” lists). "
     "Creator needs the API format: in ComfyUI open Settings, enable “Dev mode” "
@@ -151,6 +145,12 @@ def _too_deep() -> GraphProblem:
         f"The workflow is nested more than {MAX_DEPTH} levels deep, which no ComfyUI node "
         "needs. Export it again in API format."
     )
+
+
+def node_sort_key(node_id: str) -> tuple[int, int, str]:
+    """Numeric ids in numeric order ("2" before "10"), then the others."""
+    numeric = node_id.isascii() and node_id.isdigit()  # "²".isdigit() is True
+    return (0, int(node_id), "") if numeric else (1, 0, node_id)
 
 
 def is_link(value: Any) -> bool:

@@ -14,7 +14,7 @@ from typing import Any
 from django.db.models import F, Q, QuerySet
 
 from creator_site.errors import NotFound
-from workflows.graph import is_link
+from workflows.graph import is_link, node_sort_key
 from workflows.models import Project, Workflow, WorkflowVersion
 
 LIST_TABS = ("mine", "templates", "public")
@@ -191,11 +191,8 @@ class GraphNodeSummary:
 def graph_summary(*, graph: dict) -> list[GraphNodeSummary]:
     """The nodes of a graph for display, in numeric id order."""
 
-    def order(node_id: str):
-        return (0, int(node_id), "") if node_id.isdigit() else (1, 0, node_id)
-
     nodes = []
-    for node_id in sorted(graph, key=order):
+    for node_id in sorted(graph, key=node_sort_key):
         node = graph[node_id] if isinstance(graph[node_id], dict) else {}
         inputs = node.get("inputs") if isinstance(node.get("inputs"), dict) else {}
         meta = node.get("_meta") if isinstance(node.get("_meta"), dict) else {}

@@ -35,7 +35,7 @@ from workflows.models import (
     WorkflowVersion,
     hex_colour_validator,
 )
-from workflows.parameters import workflow_validate
+from workflows.parameters import image_inputs_complete, workflow_validate
 
 __all__ = [
     "GraphValidationError",
@@ -194,10 +194,11 @@ def workflow_create(
     """Create a workflow owned by `user` (or a system preset when user is None)
     with its first version.
 
-    Validates the graph and schema (against `object_info` when given) and
-    the text fields; raises GraphValidationError or ValidationError and
-    writes nothing when invalid. Runs in a transaction; the project's
-    workflow_count moves with it."""
+    Every image node of the graph becomes an image input of the schema
+    (`image_inputs_complete`). Validates the graph and schema (against
+    `object_info` when given) and the text fields; raises
+    GraphValidationError or ValidationError and writes nothing when invalid.
+    Runs in a transaction; the project's workflow_count moves with it."""
     if parameters is None:
         parameters = []
     errors: dict[str, list[str]] = {}
@@ -219,6 +220,7 @@ def workflow_create(
             errors.setdefault("slug", []).append("You already have a workflow with this slug.")
     _check_project(errors, user=user, project=project)
     _raise(errors)
+    parameters = image_inputs_complete(graph=graph, parameters=parameters)
     workflow_validate(graph=graph, parameters=parameters, object_info=object_info)
 
     with transaction.atomic():
@@ -296,7 +298,8 @@ def workflow_version_create(
     """Record an edit as a new version linked to the current one.
 
     `graph`/`parameters` default to the current ones (so a schema-only edit
-    passes just `parameters`). Earlier versions stay untouched and runnable.
+    passes just `parameters`); image nodes the schema does not name yet
+    become image inputs. Earlier versions stay untouched and runnable.
     Raises GraphValidationError/ValidationError (nothing written), including
     when nothing changed. Locks the workflow row so two concurrent edits get
     consecutive numbers. `user` None is a staff or preset edit."""
@@ -309,6 +312,7 @@ def workflow_version_create(
         locked = Workflow.objects.select_for_update().get(id=workflow.id)
         graph = locked.workflow_json if graph is None else graph
         parameters = locked.parameters if parameters is None else parameters
+        parameters = image_inputs_complete(graph=graph, parameters=parameters)
         workflow_validate(graph=graph, parameters=parameters, object_info=object_info)
         latest = locked.versions.order_by("-number").first()
         if latest is not None and latest.workflow_json == graph and latest.parameters == parameters:

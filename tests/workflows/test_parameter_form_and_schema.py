@@ -24,7 +24,7 @@ def test_the_run_form_is_typed_and_bounded():
         graph=cinematic.workflow_json,
         parameters=cinematic.parameters,
         values=values,
-        image_name="u.png",
+        inputs={"image": "u.png"},
     )
     assert graph["3"]["inputs"]["color"] == 14254635
     assert graph["5"]["inputs"]["colors"] == 64
