@@ -14,11 +14,11 @@ from django.core.files.storage import default_storage
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import F
-from django.http import Http404
 from django.utils import timezone
 
 from accounts import selectors
 from accounts.models import ApiKey, User, new_webhook_secret
+from creator_site.errors import NotFound
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ def api_key_revoke(*, user: User, key_id) -> ApiKey:
     try:
         api_key = ApiKey.objects.get(id=key_id, user=user)
     except (ApiKey.DoesNotExist, ValidationError, ValueError, TypeError) as exc:
-        raise Http404("No such API key.") from exc
+        raise NotFound("No such API key.") from exc
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])

@@ -14,14 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import selectors, services
 from accounts.forms import ApiKeyCreateForm, DeleteAccountForm, NotificationsForm, ProfileForm
-
-# The steps the wizard will walk through; each becomes a real page later.
-ONBOARDING_STEPS = [
-    ("Connect a source", "Link Google Drive or a local inbox folder for your images."),
-    ("Choose a folder", "Pick the folder Creator watches for new images."),
-    ("Choose a preset", "Decide how your images should be processed."),
-    ("Done", "Drop an image in the folder and watch it come back processed."),
-]
+from accounts.onboarding import ONBOARDING_STEPS
 
 
 @login_required
@@ -37,7 +30,9 @@ def onboarding(request: HttpRequest) -> HttpResponse:
         return redirect("dashboard")
     from drive.views import onboarding_context  # the wizard's steps are about sources
 
-    context = {"steps": ONBOARDING_STEPS, **onboarding_context(request)}
+    context = onboarding_context(request)
+    context["steps"] = ONBOARDING_STEPS
+    context["current_step"] = ONBOARDING_STEPS[context["step_number"] - 1]
     return render(request, "accounts/onboarding.html", context)
 
 

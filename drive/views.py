@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.onboarding import ONBOARDING_STEP_KEYS as ONBOARDING_STEPS
 from drive import selectors, services, sources
 from drive.models import SourceConnection
 from drive.receivers import SESSION_FLAG
@@ -202,8 +203,6 @@ def poll_now(request: HttpRequest) -> HttpResponse:
 
 
 # --- onboarding wizard (hosted by accounts.views.onboarding) -----------------------
-
-ONBOARDING_STEPS = ("source", "folder", "preset", "done")
 
 
 def onboarding_context(request: HttpRequest) -> dict:

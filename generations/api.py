@@ -21,7 +21,6 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, connection
 from django.db.models import Prefetch
-from django.http import Http404
 from django.urls import reverse
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -46,6 +45,7 @@ from accounts.throttles import (
 from billing import services as billing_errors
 from billing.services import subscription_loaded
 from creator_site import netguard
+from creator_site.errors import NotFound
 from generations import selectors, services
 from generations.images import InvalidImage, image_check
 from generations.models import Asset, Generation
@@ -191,7 +191,7 @@ def _parse_job_request(request) -> _JobRequest:
     try:
         # The workflow and its latest version (the one the job will run) together.
         version = workflow_version_get_for_user(user=request.user, id_or_slug=attrs["workflow"])
-    except Http404:
+    except NotFound:
         raise _invalid(
             "workflow",
             "No workflow with this slug or id is available to you. "
@@ -202,7 +202,7 @@ def _parse_job_request(request) -> _JobRequest:
     if attrs.get("project"):
         try:
             project = project_get_for_user(user=request.user, project_id=attrs["project"])
-        except Http404:
+        except NotFound:
             raise _invalid("project", "You have no project with this id.") from None
     webhook_url = attrs.get("webhook_url") or ""
     if webhook_url:
@@ -527,7 +527,7 @@ class JobListCreateView(RateLimitHeadersMixin, GenericAPIView):
 
             try:
                 workflow = workflow_get_for_user(user=request.user, id_or_slug=f["workflow"])
-            except Http404:
+            except NotFound:
                 raise _invalid("workflow", "No workflow with this slug or id.") from None
             selector_filters["workflow"] = workflow.id
         jobs = selectors.generation_list(user=request.user, filters=selector_filters)

@@ -182,7 +182,7 @@ def generation_create(
     """
     # Imported here: sibling apps, called through their modules.
     from billing.services import usage_reserve
-    from workflows.parameters import graph_compile, parameters_resolve
+    from workflows.parameters import graph_compile, image_inputs_for_upload, parameters_resolve
     from workflows.selectors import workflow_version_get
     from workflows.services import project_record_generation, workflow_record_use
 
@@ -201,14 +201,12 @@ def generation_create(
     comfy_name = f"{subfolder}/{name}"
     # Resolve once (random seeds are fixed here), then compile with the
     # resolved values so the snapshot and input_parameters agree.
-    resolved = parameters_resolve(
-        parameters=version.parameters, values=values, image_name=comfy_name
-    )
+    resolved = parameters_resolve(parameters=version.parameters, values=values)
     snapshot = graph_compile(
         graph=version.workflow_json,
         parameters=version.parameters,
         values=resolved,
-        image_name=comfy_name,
+        inputs=image_inputs_for_upload(parameters=version.parameters, filename=comfy_name),
     )
     key = f"uploads/{user.id}/{generation_id}/input.{info.extension}"
     # The file before the rows, and outside the transaction: the reservation

@@ -17,8 +17,8 @@ from generations.files import asset_from_token, asset_url
 from generations.images import InvalidImage
 from generations.models import Asset, Generation
 from generations.pipeline import progress_cache_key
-from workflows.forms import bootstrap_widgets
-from workflows.parameters import INPUT_IMAGE_FIELD, ParameterValuesError, parameters_form
+from workflows.forms import bootstrap_widgets, parameters_form
+from workflows.parameters import INPUT_IMAGE_FIELD, ParameterValuesError
 from workflows.selectors import workflow_get_for_user
 
 Status = Generation.Status

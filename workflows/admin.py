@@ -5,8 +5,9 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
 from workflows import services
-from workflows.graph import GraphValidationError, graph_problems
+from workflows.graph import GraphValidationError
 from workflows.models import Project, Workflow, WorkflowVersion
+from workflows.parameters import image_inputs_complete, workflow_problems
 
 
 class WorkflowVersionInline(admin.TabularInline):
@@ -47,8 +48,11 @@ class WorkflowAdminForm(forms.ModelForm):
         cleaned = super().clean()
         graph, parameters = cleaned.get("workflow_json"), cleaned.get("parameters")
         if graph is not None and parameters is not None:
-            problems = graph_problems(
-                graph, parameters=parameters, object_info=services.comfyui_object_info()
+            parameters = cleaned["parameters"] = image_inputs_complete(
+                graph=graph, parameters=parameters
+            )
+            problems = workflow_problems(
+                graph=graph, parameters=parameters, object_info=services.comfyui_object_info()
             )
             if problems:
                 raise ValidationError([str(p) for p in problems])

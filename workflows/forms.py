@@ -2,6 +2,7 @@
 validate and write."""
 
 import json
+from typing import Any
 
 from django import forms
 
@@ -13,7 +14,14 @@ from workflows.models import (
     Project,
     Workflow,
 )
-from workflows.parameters import MAX_PARAMETERS
+from workflows.parameters import (
+    MAX_PARAMETERS,
+    TEXT_MAX_LENGTH,
+    ImageInput,
+    parameter_bounds,
+    parameter_choices,
+    workflow_image_inputs,
+)
 
 PARAMETERS_MAX_CHARS = 100_000
 
@@ -192,3 +200,84 @@ class ProjectForm(forms.Form):
         if not isinstance(value, dict):
             raise forms.ValidationError('Use a JSON object, e.g. {"client": "Acme"}.')
         return value
+
+
+# --- running a workflow -------------------------------------------------------
+
+IMAGE_ACCEPT = "image/jpeg,image/png,image/webp,image/gif"
+
+
+def parameters_form(workflow: Any) -> type[forms.Form]:
+    """A Django Form class for running `workflow` (a Workflow or WorkflowVersion).
+
+    One field per parameter, typed and bounded like the schema, and an
+    upload field per image input, named `image_input_field(name)` (the usual
+    single input's is INPUT_IMAGE_FIELD). `cleaned_data` holds values ready
+    for `graph_compile` (uploads are left to the caller)."""
+    fields: dict[str, forms.Field] = {}
+    for param in workflow.parameters or []:
+        if param["type"] != "image":
+            fields[param["name"]] = _form_field(param)
+    for image_input in workflow_image_inputs(workflow.parameters or []):
+        fields[image_input.form_field] = _upload_field(image_input)
+    return type("ParametersForm", (forms.Form,), fields)
+
+
+def _upload_field(image_input: ImageInput) -> forms.FileField:
+    help_text = image_input.help or "JPEG, PNG, WebP or GIF."
+    if image_input.channel and not image_input.help:
+        help_text += f" Its {image_input.channel} channel is the mask."
+    return forms.FileField(
+        label=image_input.label,
+        help_text=help_text,
+        required=image_input.required,
+        widget=forms.ClearableFileInput(attrs={"accept": IMAGE_ACCEPT}),
+    )
+
+
+def _form_field(param: dict) -> forms.Field:
+    ptype = param["type"]
+    label = param.get("label") or param["name"].replace("_", " ").capitalize()
+    common: dict[str, Any] = {
+        "label": label,
+        "help_text": param.get("help", ""),
+        "required": bool(param.get("required")) and param.get("default") is None,
+        "initial": param.get("default"),
+    }
+    if ptype == "text":
+        widget = forms.Textarea(attrs={"rows": 3}) if param.get("multiline") else None
+        return forms.CharField(
+            max_length=param.get("max_length", TEXT_MAX_LENGTH),
+            strip=False,
+            widget=widget,
+            **common,
+        )
+    if ptype in ("number", "integer", "seed"):
+        low, high = parameter_bounds(param)
+        attrs = {}
+        if "step" in param:
+            attrs["step"] = str(param["step"])
+        elif ptype == "number":
+            attrs["step"] = "any"
+        field_class = forms.FloatField if ptype == "number" else forms.IntegerField
+        if ptype == "seed":
+            common["required"] = False
+            common["help_text"] = common["help_text"] or "Leave empty for a random seed."
+        return field_class(
+            min_value=low,
+            max_value=high,
+            widget=forms.NumberInput(attrs=attrs),
+            **common,
+        )
+    if ptype == "boolean":
+        common["required"] = False
+        return forms.BooleanField(**common)
+    if ptype == "choice":
+        pairs = parameter_choices(param)
+        by_text = {str(value): value for value, _label in pairs}
+        return forms.TypedChoiceField(
+            choices=[(str(value), label) for value, label in pairs],
+            coerce=lambda text: by_text[text],
+            **{**common, "initial": None if common["initial"] is None else str(common["initial"])},
+        )
+    raise ValueError(f"Unknown parameter type {ptype!r}")

@@ -30,12 +30,6 @@ MAX_TITLE_LENGTH = 200
 # ComfyUI core use to hand images back).
 KNOWN_OUTPUT_NODES = frozenset({"SaveImage", "PreviewImage", "SaveImageWebsocket"})
 
-# The input node of every Creator workflow and the placeholder the engine
-# replaces with the uploaded file's name.
-INPUT_NODE_ID = "1"
-INPUT_NODE_INPUT = "image"
-INPUT_PLACEHOLDER = "INPUT_FILENAME"
-
 UI_FORMAT_MESSAGE = (
     "This looks like a ComfyUI UI export (it has “nodes” and “links” lists). "
     "Creator needs the API format: in ComfyUI open Settings, enable “Dev mode” "
@@ -153,6 +147,12 @@ def _too_deep() -> GraphProblem:
     )
 
 
+def node_sort_key(node_id: str) -> tuple[int, int, str]:
+    """Numeric ids in numeric order ("2" before "10"), then the others."""
+    numeric = node_id.isascii() and node_id.isdigit()  # "²".isdigit() is True
+    return (0, int(node_id), "") if numeric else (1, 0, node_id)
+
+
 def is_link(value: Any) -> bool:
     """ComfyUI treats any list input as a link `[node_id, output_index]`."""
     return isinstance(value, list)
@@ -175,43 +175,44 @@ def output_node_ids(graph: dict, object_info: dict | None = None) -> list[str]:
     return found
 
 
-def graph_problems(
-    graph: Any,
-    *,
-    object_info: dict | None = None,
-    parameters: Any = None,
-) -> list[GraphProblem]:
-    """Every problem with `graph` (and, when given, its parameter schema).
-
-    An empty list means the graph can be queued on a server described by
-    `object_info` (or, without it, is structurally sound)."""
+def graph_unreadable(graph: Any) -> GraphProblem | None:
+    """Why `graph` cannot be checked node by node at all (not an object, a
+    UI export, too big, too deep...), or None when it can."""
     if not isinstance(graph, dict):
-        return [GraphProblem("A workflow must be a JSON object mapping node ids to nodes.")]
+        return GraphProblem("A workflow must be a JSON object mapping node ids to nodes.")
     if isinstance(graph.get("nodes"), list) and "links" in graph:
-        return [GraphProblem(UI_FORMAT_MESSAGE)]
+        return GraphProblem(UI_FORMAT_MESSAGE)
     if isinstance(graph.get("prompt"), dict) and len(graph) <= 6:
-        return [
-            GraphProblem(
-                "This looks like a /prompt request body. Import only the value of its "
-                "“prompt” key (the API-format graph)."
-            )
-        ]
+        return GraphProblem(
+            "This looks like a /prompt request body. Import only the value of its "
+            "“prompt” key (the API-format graph)."
+        )
     if not graph:
-        return [GraphProblem("The workflow has no nodes.")]
+        return GraphProblem("The workflow has no nodes.")
     if len(graph) > MAX_NODES:
-        return [
-            GraphProblem(
-                f"The workflow has {len(graph):,} nodes; Creator accepts at most {MAX_NODES}."
-            )
-        ]
+        return GraphProblem(
+            f"The workflow has {len(graph):,} nodes; Creator accepts at most {MAX_NODES}."
+        )
     if json_depth(graph) > MAX_DEPTH:
-        return [_too_deep()]
+        return _too_deep()
     try:
         size = len(json.dumps(graph, allow_nan=False).encode("utf-8"))
     except (TypeError, ValueError):
-        return [GraphProblem("The workflow contains values that are not plain JSON.")]
+        return GraphProblem("The workflow contains values that are not plain JSON.")
     if size > MAX_GRAPH_BYTES:
-        return [_too_big(size)]
+        return _too_big(size)
+    return None
+
+
+def graph_problems(graph: Any, *, object_info: dict | None = None) -> list[GraphProblem]:
+    """Every problem with `graph` itself (its parameter schema is checked by
+    `workflows.parameters.workflow_problems`).
+
+    An empty list means the graph can be queued on a server described by
+    `object_info` (or, without it, is structurally sound)."""
+    unreadable = graph_unreadable(graph)
+    if unreadable is not None:
+        return [unreadable]
 
     problems: list[GraphProblem] = []
     for node_id, node in graph.items():
@@ -226,19 +227,12 @@ def graph_problems(
         )
     if not problems:
         problems.extend(_cycle_problems(graph))
-    if parameters is not None:
-        # Imported here: parameters.py builds on this module.
-        from workflows.parameters import parameters_problems
-
-        problems.extend(parameters_problems(parameters=parameters, graph=graph))
-        if object_info is not None and isinstance(parameters, list):
-            problems.extend(_parameter_range_problems(graph, parameters, object_info))
     return problems
 
 
-def graph_validate(graph: Any, *, object_info: dict | None = None, parameters: Any = None) -> None:
+def graph_validate(graph: Any, *, object_info: dict | None = None) -> None:
     """Raise GraphValidationError listing every problem, or return None."""
-    problems = graph_problems(graph, object_info=object_info, parameters=parameters)
+    problems = graph_problems(graph, object_info=object_info)
     if problems:
         raise GraphValidationError(problems)
 
@@ -314,7 +308,7 @@ def _input_specs(info: dict) -> dict[str, list]:
     return specs
 
 
-def _spec_options(spec: list | None) -> list | None:
+def spec_options(spec: list | None) -> list | None:
     """The option list of a combo input, legacy `[[...]]` or V3 `["COMBO", {options}]`."""
     if not spec:
         return None
@@ -327,7 +321,7 @@ def _spec_options(spec: list | None) -> list | None:
     return None
 
 
-def _is_live_file_list(class_type: str, name: str, spec: list) -> bool:
+def is_live_file_list(class_type: str, name: str, spec: list) -> bool:
     # LoadImage's option list is whatever happens to be in the server's input
     # folder right now; the engine uploads the file just before queueing.
     opts = spec[1] if len(spec) > 1 and isinstance(spec[1], dict) else {}
@@ -412,9 +406,9 @@ def _value_problems(
     if not spec:
         return []
 
-    options = _spec_options(spec)
+    options = spec_options(spec)
     if options is not None:
-        if _is_live_file_list(class_type, name, spec):
+        if is_live_file_list(class_type, name, spec):
             return []
         # True == 1 in Python; an option list of numbers must not accept booleans.
         if not any(o == value and isinstance(o, bool) == isinstance(value, bool) for o in options):
@@ -495,71 +489,6 @@ def _link_sources(graph: dict, node_id: str) -> list[str]:
 
 
 def input_spec(object_info: dict, class_type: str, name: str) -> list | None:
+    """The object_info spec of one input of a node type (None when unknown)."""
     info = object_info.get(class_type)
     return _input_specs(info).get(name) if isinstance(info, dict) else None
-
-
-def _parameter_range_problems(
-    graph: dict, parameters: list, object_info: dict
-) -> list[GraphProblem]:
-    """A parameter must not allow values its target input would reject."""
-    problems: list[GraphProblem] = []
-    for param in parameters:
-        if not isinstance(param, dict):
-            continue
-        node = graph.get(str(param.get("node_id")))
-        if not isinstance(node, dict) or not isinstance(node.get("class_type"), str):
-            continue
-        class_type, name = node["class_type"], param.get("node_input")
-        spec = input_spec(object_info, class_type, name) if isinstance(name, str) else None
-        if not spec:
-            continue
-        label = param.get("name")
-        ptype = param.get("type")
-        opts = spec[1] if len(spec) > 1 and isinstance(spec[1], dict) else {}
-        if ptype in ("number", "integer", "seed") and spec[0] in ("INT", "FLOAT"):
-            low, high = opts.get("min"), opts.get("max")
-            from workflows.parameters import parameter_bounds
-
-            pmin, pmax = parameter_bounds(param)
-            if isinstance(low, int | float) and (not _is_number(pmin) or pmin < low):
-                problems.append(
-                    GraphProblem(
-                        f"parameter “{label}” needs a minimum of at least {low}.",
-                        str(param.get("node_id")),
-                        class_type,
-                        name,
-                    )
-                )
-            if isinstance(high, int | float) and (not _is_number(pmax) or pmax > high):
-                problems.append(
-                    GraphProblem(
-                        f"parameter “{label}” needs a maximum of at most {high}.",
-                        str(param.get("node_id")),
-                        class_type,
-                        name,
-                    )
-                )
-        options = _spec_options(spec)
-        if (
-            ptype == "choice"
-            and options is not None
-            and not _is_live_file_list(class_type, name, spec)
-        ):
-            for choice in param.get("choices") or []:
-                value = choice.get("value") if isinstance(choice, dict) else choice
-                if value not in options:
-                    problems.append(
-                        GraphProblem(
-                            f"parameter “{label}” offers “{value}”, which this input does "
-                            "not accept.",
-                            str(param.get("node_id")),
-                            class_type,
-                            name,
-                        )
-                    )
-    return problems
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)

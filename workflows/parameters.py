@@ -9,12 +9,21 @@ A schema is a JSON list of parameters::
 
 Types: text, number, integer, boolean, choice (with "choices": a list of
 values or of {"value", "label"}), seed (a random one when left empty) and
-image (receives the uploaded input's file name).
+image. An image entry is an *input*, not a value: a run uploads a file for
+it, and the file's name on the ComfyUI server is written into its target::
 
-The schema drives the dashboard form (`parameters_form`), the API's input
-schema (`parameters_json_schema`) and the run-time copy of the graph
-(`graph_compile`). Values are checked per field; every problem is reported
-together in one `ParameterValuesError`.
+    {"name": "mask", "type": "image", "label": "Mask", "required": true,
+     "node_id": "2", "node_input": "image", "channel": "red"}
+
+Inputs come from the graph: every LoadImage / LoadImageMask node is one
+(`image_inputs_complete` adds the entries a schema lacks, named from the
+node's title, `image` when it is the only one); the schema is where users
+rename and relabel them, mark them optional, or pick a mask's channel.
+
+The schema drives the dashboard form (`workflows.forms.parameters_form`),
+the API's input schema (`parameters_json_schema`) and the run-time copy of
+the graph (`graph_compile`). Values and inputs are checked per field; every
+problem is reported together in one `ParameterValuesError`.
 """
 
 from __future__ import annotations
@@ -23,16 +32,21 @@ import copy
 import math
 import re
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
-from django import forms
+from django.utils.text import slugify
 
 from workflows.graph import (
-    INPUT_NODE_ID,
-    INPUT_NODE_INPUT,
-    INPUT_PLACEHOLDER,
     GraphProblem,
+    GraphValidationError,
+    graph_problems,
+    graph_unreadable,
+    input_spec,
     is_link,
+    is_live_file_list,
+    node_sort_key,
+    spec_options,
 )
 
 TYPES = ("text", "number", "integer", "boolean", "choice", "seed", "image")
@@ -46,7 +60,11 @@ SEED_MIN = 0
 SEED_MAX = 2**64 - 1
 # Random seeds stay below 2**53 so JavaScript clients read them exactly.
 RANDOM_SEED_LIMIT = 2**53
-# The form field that carries the upload when the schema has no image parameter.
+# ComfyUI nodes that load an uploaded file: each is an image input.
+IMAGE_NODE_TYPES = frozenset({"LoadImage", "LoadImageMask"})
+MASK_NODE_TYPE = "LoadImageMask"
+MASK_CHANNELS = ("alpha", "red", "green", "blue")
+# The form field of a workflow's only image input (named "image"); see image_input_field.
 INPUT_IMAGE_FIELD = "input_image"
 RESERVED_NAMES = frozenset({INPUT_IMAGE_FIELD})
 KNOWN_KEYS = frozenset(
@@ -65,6 +83,7 @@ KNOWN_KEYS = frozenset(
         "node_input",
         "max_length",
         "multiline",
+        "channel",
     }
 )
 
@@ -102,12 +121,45 @@ def parameter_choices(param: dict) -> list[tuple[Any, str]]:
     return pairs
 
 
-def parameters_problems(*, parameters: Any, graph: dict) -> list[GraphProblem]:
+def workflow_problems(
+    *, graph: Any, parameters: Any, object_info: dict | None = None
+) -> list[GraphProblem]:
+    """Every problem with a graph and its parameter schema, the graph's first.
+
+    What services check before saving a workflow or a version. A graph that
+    cannot be read at all (see `graph_unreadable`) gives only that one
+    problem: its schema has nothing to target."""
+    problems = graph_problems(graph, object_info=object_info)
+    if graph_unreadable(graph) is not None:
+        return problems
+    return problems + parameters_problems(
+        parameters=parameters, graph=graph, object_info=object_info
+    )
+
+
+def workflow_validate(*, graph: Any, parameters: Any, object_info: dict | None = None) -> None:
+    """Raise GraphValidationError listing every problem of `workflow_problems`."""
+    problems = workflow_problems(graph=graph, parameters=parameters, object_info=object_info)
+    if problems:
+        raise GraphValidationError(problems)
+
+
+def parameters_problems(
+    *, parameters: Any, graph: dict, object_info: dict | None = None
+) -> list[GraphProblem]:
     """Every problem with a schema, checked against the graph it targets.
 
     Targets must exist and hold a literal value (not a link), no two
     parameters may write the same node input, names must be unique and
-    defaults must be valid values of their parameter."""
+    defaults must be valid values of their parameter. With `object_info`,
+    a parameter must also not allow values its target input would reject."""
+    problems = _schema_problems(parameters, graph)
+    if object_info is not None and isinstance(parameters, list):
+        problems.extend(_range_problems(graph, parameters, object_info))
+    return problems
+
+
+def _schema_problems(parameters: Any, graph: dict) -> list[GraphProblem]:
     if not isinstance(parameters, list):
         return [GraphProblem("The parameter schema must be a JSON list of parameters.")]
     if len(parameters) > MAX_PARAMETERS:
@@ -176,19 +228,122 @@ def parameters_problems(*, parameters: Any, graph: dict) -> list[GraphProblem]:
                 )
             )
             continue
-        key = (node_id, node_input)
-        if key in targets:
+        written = [node_input]
+        if "channel" in param:
+            # A mask input also writes its channel into the node.
+            if class_type != MASK_NODE_TYPE or "channel" not in inputs:
+                problems.append(
+                    GraphProblem(
+                        f"image input “{name}” has a “channel”, but only a {MASK_NODE_TYPE} "
+                        "node has one.",
+                        node_id,
+                        class_type,
+                    )
+                )
+                continue
+            written.append("channel")
+        for target in written:
+            key = (node_id, target)
+            if key in targets:
+                problems.append(
+                    GraphProblem(
+                        f"parameters “{targets[key]}” and “{name}” both write to this input; "
+                        "each input can be exposed once.",
+                        node_id,
+                        class_type,
+                        target,
+                    )
+                )
+                break
+            targets[key] = name
+    return problems + _input_coverage_problems(parameters, graph, targets)
+
+
+def _input_coverage_problems(
+    parameters: list, graph: dict, targets: dict[tuple[str, str], str]
+) -> list[GraphProblem]:
+    """Every image node is named by the schema, and no form field is taken twice."""
+    problems = [
+        GraphProblem(
+            "this node loads an image, so it is an image input, but the schema does not "
+            "name it. Add an “image” entry for it (saving the workflow adds one).",
+            node_id,
+            graph[node_id]["class_type"],
+            "image",
+        )
+        for node_id in (_image_node_ids(graph) if isinstance(graph, dict) else [])
+        if (node_id, "image") not in targets
+    ]
+    fields = {image_input_field(i.name): i.name for i in workflow_image_inputs(parameters)}
+    for param in parameters:
+        if not isinstance(param, dict) or param.get("type") == "image":
+            continue
+        name = param.get("name")
+        if isinstance(name, str) and name in fields:
             problems.append(
                 GraphProblem(
-                    f"parameters “{targets[key]}” and “{name}” both write to this input; "
-                    "each input can be exposed once.",
-                    node_id,
-                    class_type,
-                    node_input,
+                    f"Parameter “{name}” has the name of image input “{fields[name]}”’s "
+                    "upload field; rename one of them."
                 )
             )
+    return problems
+
+
+def _range_problems(graph: dict, parameters: list, object_info: dict) -> list[GraphProblem]:
+    """A parameter must not allow values its target input would reject."""
+    problems: list[GraphProblem] = []
+    for param in parameters:
+        if not isinstance(param, dict):
             continue
-        targets[key] = name
+        node = graph.get(str(param.get("node_id")))
+        if not isinstance(node, dict) or not isinstance(node.get("class_type"), str):
+            continue
+        class_type, name = node["class_type"], param.get("node_input")
+        spec = input_spec(object_info, class_type, name) if isinstance(name, str) else None
+        if not spec:
+            continue
+        label = param.get("name")
+        ptype = param.get("type")
+        opts = spec[1] if len(spec) > 1 and isinstance(spec[1], dict) else {}
+        if ptype in ("number", "integer", "seed") and spec[0] in ("INT", "FLOAT"):
+            low, high = opts.get("min"), opts.get("max")
+            pmin, pmax = parameter_bounds(param)
+            if isinstance(low, int | float) and (not _is_number(pmin) or pmin < low):
+                problems.append(
+                    GraphProblem(
+                        f"parameter “{label}” needs a minimum of at least {low}.",
+                        str(param.get("node_id")),
+                        class_type,
+                        name,
+                    )
+                )
+            if isinstance(high, int | float) and (not _is_number(pmax) or pmax > high):
+                problems.append(
+                    GraphProblem(
+                        f"parameter “{label}” needs a maximum of at most {high}.",
+                        str(param.get("node_id")),
+                        class_type,
+                        name,
+                    )
+                )
+        options = spec_options(spec)
+        if (
+            ptype == "choice"
+            and options is not None
+            and not is_live_file_list(class_type, name, spec)
+        ):
+            for choice in param.get("choices") or []:
+                value = choice.get("value") if isinstance(choice, dict) else choice
+                if value not in options:
+                    problems.append(
+                        GraphProblem(
+                            f"parameter “{label}” offers “{value}”, which this input does "
+                            "not accept.",
+                            str(param.get("node_id")),
+                            class_type,
+                            name,
+                        )
+                    )
     return problems
 
 
@@ -240,6 +395,10 @@ def _shape_problems(param: dict) -> list[str]:
                 problems.append("the choices repeat a value.")
     elif "choices" in param:
         problems.append("only choice parameters take “choices”.")
+    if "channel" in param and (ptype != "image" or param["channel"] not in MASK_CHANNELS):
+        problems.append(
+            f"“channel” is for image inputs of masks: one of {', '.join(MASK_CHANNELS)}."
+        )
     if problems:
         return problems
     if "default" in param and param["default"] is not None and ptype != "image":
@@ -328,23 +487,27 @@ def _to_number(value: Any, *, whole: bool) -> int | float:
     return value
 
 
-def parameters_resolve(
-    *, parameters: list[dict], values: dict | None, image_name: str | None = None
-) -> dict[str, Any]:
+def parameters_resolve(*, parameters: list[dict], values: dict | None) -> dict[str, Any]:
     """Clean `values` against the schema: defaults filled in, empty seeds
-    replaced by random ones, image parameters given `image_name`.
+    replaced by random ones.
 
-    Returns {name: value} for every parameter that gets a value. Raises
-    ParameterValuesError with every per-field problem (unknown names,
-    missing required values, wrong types, out of range)."""
+    Returns {name: value} for every parameter that gets a value; image
+    inputs are not values (see `graph_compile`'s `inputs`). Raises
+    ParameterValuesError with every per-field problem (unknown names, a value
+    for an image input, missing required values, wrong types, out of range)."""
     if values is None:
         values = {}
     if not isinstance(values, dict):
         raise ParameterValuesError({"__all__": ["Parameters must be an object of name: value."]})
     errors: dict[str, list[str]] = {}
-    known = {p["name"]: p for p in parameters}
+    known = {p["name"]: p for p in parameters if p["type"] != "image"}
+    images = {p["name"] for p in parameters if p["type"] == "image"}
     for name in values:
-        if name not in known:
+        if name in images:
+            errors.setdefault(name, []).append(
+                "This is an image input: upload a file for it instead of giving a value."
+            )
+        elif name not in known:
             errors.setdefault(str(name)[:60], []).append(
                 "Unknown parameter. This workflow does not expose it."
             )
@@ -352,8 +515,6 @@ def parameters_resolve(
     for name, param in known.items():
         ptype = param["type"]
         raw = values.get(name)
-        if ptype == "image" and (raw is None or raw == ""):
-            raw = image_name
         if raw is None or (raw == "" and ptype != "text"):
             if ptype == "seed" and param.get("default") in (None, ""):
                 low, high = parameter_bounds(param)
@@ -361,7 +522,7 @@ def parameters_resolve(
                 high = min(int(high) if _is_number(high) else SEED_MAX, RANDOM_SEED_LIMIT - 1)
                 resolved[name] = low + secrets.randbelow(max(high - low, 0) + 1)
                 continue
-            if param.get("default") is not None and ptype != "image":
+            if param.get("default") is not None:
                 raw = param["default"]
             elif param.get("required"):
                 errors.setdefault(name, []).append("This field is required.")
@@ -385,125 +546,256 @@ def graph_compile(
     graph: dict,
     parameters: list[dict],
     values: dict | None,
-    image_name: str | None = None,
+    inputs: dict[str, str] | None = None,
 ) -> dict:
-    """A deep copy of `graph` with the values written into their target inputs.
+    """A deep copy of `graph` with the values and input files written in.
 
-    `image_name` (the uploaded input's name on the ComfyUI server) goes into
-    every image parameter and replaces the INPUT_FILENAME placeholder of
-    node "1". The given graph is never modified. Raises ParameterValuesError."""
-    resolved = parameters_resolve(parameters=parameters, values=values, image_name=image_name)
+    `inputs` maps image input names (see `workflow_image_inputs`) to the
+    uploaded file's name on the ComfyUI server (`subfolder/name`); each goes
+    into its node's `image` input, and a mask input's `channel` into the
+    node. An optional input left out keeps the graph's own value. A caller
+    with one upload for the whole run builds `inputs` with
+    `image_inputs_for_upload`.
+
+    The given graph is never modified. Raises ParameterValuesError with every
+    problem at once, keyed by parameter or input name: bad values, unknown
+    input names, missing required inputs."""
+    errors: dict[str, list[str]] = {}
+    try:
+        resolved = parameters_resolve(parameters=parameters, values=values)
+    except ParameterValuesError as exc:
+        errors.update(exc.errors)
+        resolved = {}
+    files = _inputs_clean(workflow_image_inputs(parameters), inputs, errors)
+    if errors:
+        raise ParameterValuesError(errors)
     compiled = copy.deepcopy(graph)
     for param in parameters:
         if param["name"] in resolved:
             node = compiled[str(param["node_id"])]
             node["inputs"][param["node_input"]] = resolved[param["name"]]
-    if image_name is not None:
-        node = compiled.get(INPUT_NODE_ID)
-        if isinstance(node, dict) and node.get("inputs", {}).get(INPUT_NODE_INPUT) == (
-            INPUT_PLACEHOLDER
-        ):
-            node["inputs"][INPUT_NODE_INPUT] = image_name
+    for image_input in workflow_image_inputs(parameters):
+        node_inputs = compiled[image_input.node_id]["inputs"]
+        if image_input.name in files:
+            node_inputs[image_input.node_input] = files[image_input.name]
+        if image_input.channel is not None:
+            node_inputs["channel"] = image_input.channel
     return compiled
 
 
-def graph_needs_input_image(graph: dict, parameters: list[dict]) -> bool:
-    """True when a run needs an uploaded image (an image parameter or the placeholder)."""
-    if any(p.get("type") == "image" for p in parameters):
-        return True
-    node = graph.get(INPUT_NODE_ID)
-    return (
-        isinstance(node, dict)
-        and (node.get("inputs") or {}).get(INPUT_NODE_INPUT) == INPUT_PLACEHOLDER
+def _inputs_clean(
+    image_inputs: list[ImageInput], inputs: Any, errors: dict[str, list[str]]
+) -> dict[str, str]:
+    if inputs is None:
+        inputs = {}
+    if not isinstance(inputs, dict):
+        errors.setdefault("__all__", []).append("Inputs must be an object of name: file name.")
+        return {}
+    by_name = {i.name: i for i in image_inputs}
+    offered = ", ".join(by_name) or "none"
+    files: dict[str, str] = {}
+    for name, filename in inputs.items():
+        image_input = by_name.get(name)
+        if image_input is None:
+            errors.setdefault(str(name)[:60], []).append(
+                f"Unknown image input. This workflow's image inputs: {offered}."
+            )
+            continue
+        try:
+            files[name] = parameter_clean({"type": "image"}, filename)
+        except ValueError as exc:
+            errors.setdefault(name, []).append(str(exc))
+    for image_input in image_inputs:
+        if image_input.required and image_input.name not in inputs:
+            errors.setdefault(image_input.name, []).append(
+                f"Upload an image for “{image_input.label}”: this workflow needs it."
+            )
+    return files
+
+
+# --- image inputs -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImageInput:
+    """One file a run uploads, as the schema describes it."""
+
+    name: str
+    label: str
+    help: str
+    required: bool
+    node_id: str
+    node_input: str
+    channel: str | None  # a mask input: which channel of the file is the mask
+
+    @property
+    def form_field(self) -> str:
+        return image_input_field(self.name)
+
+
+def image_input_field(name: str) -> str:
+    """The run form's upload field for image input `name` ("image" -> "input_image").
+
+    Prefixed so an input can never share a field with a parameter."""
+    return f"input_{name}"
+
+
+def workflow_image_inputs(parameters: Any) -> list[ImageInput]:
+    """The image inputs of a schema, in schema order (empty for text-to-image).
+
+    Reads only well-formed `image` entries, so it is safe on a schema that is
+    still being validated."""
+    found: list[ImageInput] = []
+    for param in parameters if isinstance(parameters, list) else []:
+        if not isinstance(param, dict) or param.get("type") != "image":
+            continue
+        name, node_id = param.get("name"), param.get("node_id")
+        if isinstance(node_id, int) and not isinstance(node_id, bool):
+            node_id = str(node_id)
+        if not isinstance(name, str) or not isinstance(node_id, str):
+            continue
+        label = param.get("label")
+        channel = param.get("channel")
+        found.append(
+            ImageInput(
+                name=name,
+                label=label if isinstance(label, str) and label else _label_from_name(name),
+                help=param.get("help") if isinstance(param.get("help"), str) else "",
+                required=param.get("required", True) is not False,
+                node_id=node_id,
+                node_input=str(param.get("node_input") or "image"),
+                channel=channel if channel in MASK_CHANNELS else None,
+            )
+        )
+    return found
+
+
+def image_inputs_for_upload(*, parameters: list[dict], filename: str) -> dict[str, str]:
+    """`graph_compile`'s `inputs` for a run that brings one file (the web
+    form, the API's `image`, a watched folder): the file goes to every
+    required image input; optional ones keep their graph's file.
+
+    For the usual single-input workflow that is {"image": filename}; a
+    workflow without inputs gets {} (the file is not used)."""
+    return {i.name: filename for i in workflow_image_inputs(parameters) if i.required}
+
+
+def image_inputs_complete(*, graph: Any, parameters: Any) -> Any:
+    """The schema with an image input for every LoadImage / LoadImageMask
+    node that no parameter targets yet, appended in node order. Idempotent;
+    returns `parameters` itself when nothing is missing or either is malformed
+    (validation then says why).
+
+    New inputs are required and named from the node's `_meta.title`
+    (slugified: "Photo" -> `photo`) and labelled with it; a node without a
+    title of its own, or whose name is taken, is `image_<node_id>`. The only
+    input of a workflow is `image`, labelled "Input image". A mask input
+    records its node's channel."""
+    if not isinstance(graph, dict) or not isinstance(parameters, list):
+        return parameters
+    targeted = {
+        (str(p.get("node_id")), p.get("node_input")) for p in parameters if isinstance(p, dict)
+    }
+    missing = [n for n in _image_node_ids(graph) if (n, "image") not in targeted]
+    if not missing:
+        return parameters
+    taken = set(RESERVED_NAMES)
+    taken.update(
+        p["name"] for p in parameters if isinstance(p, dict) and isinstance(p.get("name"), str)
+    )
+    only = len(missing) == 1 and not workflow_image_inputs(parameters)
+    added = []
+    for node_id in missing:
+        node = graph[node_id]
+        title = _own_title(node)
+        kind = "mask" if _is_mask(node) else "image"
+        if only and "image" not in taken:
+            name, label = "image", f"Input {kind}"
+        else:
+            name = _name_from_title(title)
+            if not name or name in taken:
+                slug = _slug(node_id)
+                name = _unique(f"image_{slug}"[:50] if slug else "image", taken)
+            label = title or f"{kind.capitalize()} {node_id}"
+        taken.add(name)
+        entry: dict[str, Any] = {
+            "name": name,
+            "type": "image",
+            "label": label[:LABEL_MAX_LENGTH],
+            "required": True,
+            "node_id": node_id,
+            "node_input": "image",
+        }
+        channel = node["inputs"].get("channel")
+        if _is_mask(node) and channel in MASK_CHANNELS:
+            entry["channel"] = channel
+        added.append(entry)
+    return [*parameters, *added]
+
+
+# ComfyUI's own titles: an export carries them for every node nobody renamed.
+_DEFAULT_TITLES = frozenset({"load image", "load image (as mask)"})
+
+
+def _image_node_ids(graph: dict) -> list[str]:
+    """Nodes that load an uploaded file, in node order (a linked `image` loads none)."""
+    return sorted(
+        (
+            node_id
+            for node_id, node in graph.items()
+            if isinstance(node, dict)
+            and node.get("class_type") in IMAGE_NODE_TYPES
+            and isinstance(node.get("inputs"), dict)
+            and "image" in node["inputs"]
+            and not is_link(node["inputs"]["image"])
+        ),
+        key=node_sort_key,
     )
 
 
-# --- form and API schema ------------------------------------------------------
-
-IMAGE_ACCEPT = "image/jpeg,image/png,image/webp,image/gif"
-
-
-def parameters_form(workflow: Any) -> type[forms.Form]:
-    """A Django Form class for running `workflow` (a Workflow or WorkflowVersion).
-
-    One field per parameter, typed and bounded like the schema; an image
-    upload field when the run needs an input image. `cleaned_data` holds
-    values ready for `graph_compile` (uploads are left to the caller)."""
-    parameters = workflow.parameters or []
-    fields: dict[str, forms.Field] = {}
-    for param in parameters:
-        fields[param["name"]] = _form_field(param)
-    if not any(p["type"] == "image" for p in parameters) and graph_needs_input_image(
-        workflow.workflow_json, parameters
-    ):
-        fields[INPUT_IMAGE_FIELD] = forms.FileField(
-            label="Input image",
-            help_text="JPEG, PNG, WebP or GIF.",
-            widget=forms.ClearableFileInput(attrs={"accept": IMAGE_ACCEPT}),
-        )
-    return type("ParametersForm", (forms.Form,), fields)
+def _is_mask(node: dict) -> bool:
+    return node.get("class_type") == MASK_NODE_TYPE
 
 
-def _form_field(param: dict) -> forms.Field:
-    ptype = param["type"]
-    label = param.get("label") or param["name"].replace("_", " ").capitalize()
-    common: dict[str, Any] = {
-        "label": label,
-        "help_text": param.get("help", ""),
-        "required": bool(param.get("required")) and param.get("default") is None,
-        "initial": param.get("default"),
-    }
-    if ptype == "text":
-        widget = forms.Textarea(attrs={"rows": 3}) if param.get("multiline") else None
-        return forms.CharField(
-            max_length=param.get("max_length", TEXT_MAX_LENGTH),
-            strip=False,
-            widget=widget,
-            **common,
-        )
-    if ptype in ("number", "integer", "seed"):
-        low, high = parameter_bounds(param)
-        attrs = {}
-        if "step" in param:
-            attrs["step"] = str(param["step"])
-        elif ptype == "number":
-            attrs["step"] = "any"
-        field_class = forms.FloatField if ptype == "number" else forms.IntegerField
-        if ptype == "seed":
-            common["required"] = False
-            common["help_text"] = common["help_text"] or "Leave empty for a random seed."
-        return field_class(
-            min_value=low,
-            max_value=high,
-            widget=forms.NumberInput(attrs=attrs),
-            **common,
-        )
-    if ptype == "boolean":
-        common["required"] = False
-        return forms.BooleanField(**common)
-    if ptype == "choice":
-        pairs = parameter_choices(param)
-        by_text = {str(value): value for value, _label in pairs}
-        return forms.TypedChoiceField(
-            choices=[(str(value), label) for value, label in pairs],
-            coerce=lambda text: by_text[text],
-            **{**common, "initial": None if common["initial"] is None else str(common["initial"])},
-        )
-    if ptype == "image":
-        return forms.FileField(
-            label=label,
-            help_text=param.get("help") or "JPEG, PNG, WebP or GIF.",
-            required=bool(param.get("required", True)),
-            widget=forms.ClearableFileInput(attrs={"accept": IMAGE_ACCEPT}),
-        )
-    raise ValueError(f"Unknown parameter type {ptype!r}")
+def _own_title(node: dict) -> str:
+    meta = node.get("_meta") if isinstance(node.get("_meta"), dict) else {}
+    title = meta.get("title")
+    if not isinstance(title, str) or title.strip().lower() in _DEFAULT_TITLES:
+        return ""
+    return title.strip()
+
+
+def _slug(text: str) -> str:
+    return slugify(text).replace("-", "_").strip("_")
+
+
+def _name_from_title(title: str) -> str:
+    name = _slug(title)[:50].strip("_")
+    return name if NAME_PATTERN.match(name) else ""
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    candidate, n = name, 2
+    while candidate in taken:
+        suffix = f"_{n}"
+        candidate, n = name[: 50 - len(suffix)] + suffix, n + 1
+    return candidate
+
+
+def _label_from_name(name: str) -> str:
+    return name.replace("_", " ").capitalize()
+
+
+# --- API schema ---------------------------------------------------------------
 
 
 def parameters_json_schema(parameters: list[dict]) -> dict:
     """JSON Schema (draft 2020-12) of the `parameters` object the API accepts.
 
-    Image parameters are not values: the API takes the file as an upload,
-    so they are listed under "x-creator-image-parameters" instead."""
+    Image inputs are not values: the API takes their files as uploads, so
+    they are listed apart, by name under "x-creator-image-parameters" and
+    described under "x-creator-image-inputs" (name, title, required and, for
+    a mask, its channel)."""
     properties: dict[str, dict] = {}
     required: list[str] = []
     images: list[str] = []
@@ -548,4 +840,13 @@ def parameters_json_schema(parameters: list[dict]) -> dict:
         schema["required"] = required
     if images:
         schema["x-creator-image-parameters"] = images
+        schema["x-creator-image-inputs"] = [
+            {
+                "name": i.name,
+                "title": i.label,
+                "required": i.required,
+                **({"channel": i.channel} if i.channel else {}),
+            }
+            for i in workflow_image_inputs(parameters)
+        ]
     return schema

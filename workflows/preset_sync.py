@@ -15,7 +15,7 @@ from typing import Any
 
 from django.db import transaction
 
-from workflows.graph import graph_problems
+from workflows.parameters import workflow_problems
 
 PRESETS_DIR = Path(__file__).resolve().parent / "presets"
 
@@ -29,7 +29,7 @@ def presets_read(directory: Path = PRESETS_DIR) -> list[dict[str, Any]]:
     presets = []
     for definition in definitions:
         graph = json.loads((directory / definition["graph"]).read_text(encoding="utf-8"))
-        problems = graph_problems(graph, parameters=definition["parameters"])
+        problems = workflow_problems(graph=graph, parameters=definition["parameters"])
         if problems:
             raise ValueError(
                 f"Preset {definition['slug']} is invalid: " + "; ".join(map(str, problems))

@@ -1,7 +1,7 @@
 """Reads of workflows and projects, always scoped to who is asking.
 
 Another user's private workflow or project does not exist for the caller:
-every selector raises Http404 for it, exactly as for an unknown id, so ids
+every selector raises NotFound for it, exactly as for an unknown id, so ids
 cannot be probed. Unlisted workflows are reachable only by their public slug.
 """
 
@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import F, Q, QuerySet
-from django.http import Http404
 
-from workflows.graph import is_link
+from creator_site.errors import NotFound
+from workflows.graph import is_link, node_sort_key
 from workflows.models import Project, Workflow, WorkflowVersion
 
 LIST_TABS = ("mine", "templates", "public")
@@ -55,7 +55,7 @@ def workflow_get_for_user(*, user, id_or_slug: Any) -> Workflow:
     """A workflow the user may see and run: their own, a public one or a template.
 
     `id_or_slug` is a UUID, the slug of one of the user's workflows, or a
-    preset slug (the user's own slug wins). Raises Http404 otherwise."""
+    preset slug (the user's own slug wins). Raises NotFound otherwise."""
     workflow_id = _as_uuid(id_or_slug)
     # No joins: creating a job (the hot path) needs none of the related rows.
     qs = Workflow.objects.all()
@@ -69,13 +69,13 @@ def workflow_get_for_user(*, user, id_or_slug: Any) -> Workflow:
             .first()
         )
     if workflow is None:
-        raise Http404("No such workflow.")
+        raise NotFound("No such workflow.")
     return workflow
 
 
 def workflow_version_get_for_user(*, user, id_or_slug: Any) -> WorkflowVersion:
     """The latest version of the workflow `workflow_get_for_user` finds, with
-    that workflow, in one query (job creation needs both). Raises Http404."""
+    that workflow, in one query (job creation needs both). Raises NotFound."""
     workflow_id = _as_uuid(id_or_slug)
     qs = WorkflowVersion.objects.select_related("workflow")
     if workflow_id is not None:
@@ -93,12 +93,12 @@ def workflow_version_get_for_user(*, user, id_or_slug: Any) -> WorkflowVersion:
         ]
     version = qs.order_by(*ordering).first()
     if version is None:
-        raise Http404("No such workflow.")
+        raise NotFound("No such workflow.")
     return version
 
 
 def workflow_get_owned(*, user, workflow_id: Any) -> Workflow:
-    """One of the user's own workflows (for editing). Raises Http404 otherwise."""
+    """One of the user's own workflows (for editing). Raises NotFound otherwise."""
     workflow_id = _as_uuid(workflow_id)
     workflow = (
         Workflow.objects.select_related("project").filter(owner=user, id=workflow_id).first()
@@ -106,7 +106,7 @@ def workflow_get_owned(*, user, workflow_id: Any) -> Workflow:
         else None
     )
     if workflow is None:
-        raise Http404("No such workflow.")
+        raise NotFound("No such workflow.")
     return workflow
 
 
@@ -121,15 +121,15 @@ def workflow_get_by_public_slug(*, public_slug: str) -> Workflow:
         .first()
     )
     if workflow is None:
-        raise Http404("No such workflow.")
+        raise NotFound("No such workflow.")
     return workflow
 
 
 def preset_get(*, slug: str) -> Workflow:
-    """A system preset by slug (e.g. a user's `default_preset`). Raises Http404."""
+    """A system preset by slug (e.g. a user's `default_preset`). Raises NotFound."""
     workflow = Workflow.objects.filter(owner__isnull=True, slug=slug).first()
     if workflow is None:
-        raise Http404("No such preset.")
+        raise NotFound("No such preset.")
     return workflow
 
 
@@ -175,7 +175,7 @@ def workflow_version_get(*, workflow: Workflow, number: int | None = None) -> Wo
     qs = workflow.versions.all()  # no joins: job creation needs the version's own columns
     version = qs.order_by("-number").first() if number is None else qs.filter(number=number).first()
     if version is None:
-        raise Http404("No such version.")
+        raise NotFound("No such version.")
     return version
 
 
@@ -191,11 +191,8 @@ class GraphNodeSummary:
 def graph_summary(*, graph: dict) -> list[GraphNodeSummary]:
     """The nodes of a graph for display, in numeric id order."""
 
-    def order(node_id: str):
-        return (0, int(node_id), "") if node_id.isdigit() else (1, 0, node_id)
-
     nodes = []
-    for node_id in sorted(graph, key=order):
+    for node_id in sorted(graph, key=node_sort_key):
         node = graph[node_id] if isinstance(graph[node_id], dict) else {}
         inputs = node.get("inputs") if isinstance(node.get("inputs"), dict) else {}
         meta = node.get("_meta") if isinstance(node.get("_meta"), dict) else {}
@@ -291,7 +288,7 @@ def project_list(*, user, archived: bool = False) -> QuerySet[Project]:
 
 
 def project_get_for_user(*, user, project_id: Any) -> Project:
-    """One of the user's projects (archived included). Raises Http404 otherwise."""
+    """One of the user's projects (archived included). Raises NotFound otherwise."""
     project_id = _as_uuid(project_id)
     project = (
         Project.objects.filter(owner=user, id=project_id).first()
@@ -299,7 +296,7 @@ def project_get_for_user(*, user, project_id: Any) -> Project:
         else None
     )
     if project is None:
-        raise Http404("No such project.")
+        raise NotFound("No such project.")
     return project
 
 
@@ -313,7 +310,7 @@ def project_get_by_share_slug(*, share_slug: str) -> Project:
         else None
     )
     if project is None:
-        raise Http404("No such project.")
+        raise NotFound("No such project.")
     return project
 
 

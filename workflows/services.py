@@ -3,8 +3,9 @@
 Validation failures raise `GraphValidationError` (graph or schema problems,
 each naming its node) or Django's `ValidationError` (a dict of field errors
 for names, descriptions, colours...). Nothing is written when either is
-raised. Counters are changed with F expressions so concurrent requests
-never lose an update.
+raised. A workflow or project that is not the caller's to change raises
+`creator_site.errors.NotFound`, the same answer as an unknown id. Counters
+are changed with F expressions so concurrent requests never lose an update.
 """
 
 from __future__ import annotations
@@ -14,15 +15,17 @@ import secrets
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce, Greatest
-from django.http import Http404
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django.utils.text import slugify
 
-from workflows.graph import GraphValidationError, graph_validate, json_depth
+from creator_site.errors import NotFound
+from workflows.graph import GraphValidationError, json_depth
 from workflows.models import (
     DESCRIPTION_MAX_LENGTH,
     NAME_MAX_LENGTH,
@@ -32,6 +35,7 @@ from workflows.models import (
     WorkflowVersion,
     hex_colour_validator,
 )
+from workflows.parameters import image_inputs_complete, workflow_validate
 
 __all__ = [
     "GraphValidationError",
@@ -60,17 +64,16 @@ MAX_CREDITS = 1000
 
 
 def comfyui_object_info() -> dict | None:
-    """The object_info to validate graphs against, when the engine offers one.
+    """The `/object_info` to validate graphs against, or None: then graphs are
+    checked structurally only, and the engine checks again before queueing.
 
-    The generations app owns the ComfyUI servers and their cached
-    `/object_info`; it exposes `generations.selectors.comfyui_object_info()`.
-    Until it does (or when no server answered yet) graphs are checked
-    structurally only, and the engine checks again before queueing."""
-    try:
-        from generations.selectors import comfyui_object_info as engine_object_info
-    except ImportError:
-        return None
-    return engine_object_info()
+    The engine (generations) owns the ComfyUI servers and their cached
+    catalogue, and it depends on this app, not the reverse; so the site names
+    the engine's reader in `settings.WORKFLOWS_OBJECT_INFO` (a dotted path to
+    a function returning the catalogue or None; blank for none) and this app
+    never imports it."""
+    source = settings.WORKFLOWS_OBJECT_INFO
+    return import_string(source)() if source else None
 
 
 # --- field checks -------------------------------------------------------------
@@ -161,7 +164,7 @@ def _check_project(errors: dict, *, user, project: Project | None) -> None:
     if project is None:
         return
     if project.owner_id != getattr(user, "id", None):
-        raise Http404("No such project.")
+        raise NotFound("No such project.")
     if project.archived_at is not None:
         errors.setdefault("project", []).append(
             "This project is archived. Restore it before adding workflows."
@@ -191,10 +194,11 @@ def workflow_create(
     """Create a workflow owned by `user` (or a system preset when user is None)
     with its first version.
 
-    Validates the graph and schema (against `object_info` when given) and
-    the text fields; raises GraphValidationError or ValidationError and
-    writes nothing when invalid. Runs in a transaction; the project's
-    workflow_count moves with it."""
+    Every image node of the graph becomes an image input of the schema
+    (`image_inputs_complete`). Validates the graph and schema (against
+    `object_info` when given) and the text fields; raises
+    GraphValidationError or ValidationError and writes nothing when invalid.
+    Runs in a transaction; the project's workflow_count moves with it."""
     if parameters is None:
         parameters = []
     errors: dict[str, list[str]] = {}
@@ -216,7 +220,8 @@ def workflow_create(
             errors.setdefault("slug", []).append("You already have a workflow with this slug.")
     _check_project(errors, user=user, project=project)
     _raise(errors)
-    graph_validate(graph, object_info=object_info, parameters=parameters)
+    parameters = image_inputs_complete(graph=graph, parameters=parameters)
+    workflow_validate(graph=graph, parameters=parameters, object_info=object_info)
 
     with transaction.atomic():
         workflow = _workflow_insert(
@@ -258,9 +263,9 @@ def workflow_update(
     estimated_credits: int | None = None,
 ) -> Workflow:
     """Change a workflow's descriptive fields (no new version: the graph is
-    untouched). Only the owner may; others get Http404. Raises ValidationError."""
+    untouched). Only the owner may; others get NotFound. Raises ValidationError."""
     if workflow.owner_id is None or workflow.owner_id != user.id:
-        raise Http404("No such workflow.")
+        raise NotFound("No such workflow.")
     errors: dict[str, list[str]] = {}
     if name is not None:
         workflow.name = _clean_text(errors, "name", name, NAME_MAX_LENGTH, required=True)
@@ -293,12 +298,13 @@ def workflow_version_create(
     """Record an edit as a new version linked to the current one.
 
     `graph`/`parameters` default to the current ones (so a schema-only edit
-    passes just `parameters`). Earlier versions stay untouched and runnable.
+    passes just `parameters`); image nodes the schema does not name yet
+    become image inputs. Earlier versions stay untouched and runnable.
     Raises GraphValidationError/ValidationError (nothing written), including
     when nothing changed. Locks the workflow row so two concurrent edits get
     consecutive numbers. `user` None is a staff or preset edit."""
     if user is not None and workflow.owner_id != user.id:
-        raise Http404("No such workflow.")
+        raise NotFound("No such workflow.")
     errors: dict[str, list[str]] = {}
     notes = _clean_text(errors, "notes", notes, NOTES_MAX_LENGTH, required=False)
     _raise(errors)
@@ -306,7 +312,8 @@ def workflow_version_create(
         locked = Workflow.objects.select_for_update().get(id=workflow.id)
         graph = locked.workflow_json if graph is None else graph
         parameters = locked.parameters if parameters is None else parameters
-        graph_validate(graph, object_info=object_info, parameters=parameters)
+        parameters = image_inputs_complete(graph=graph, parameters=parameters)
+        workflow_validate(graph=graph, parameters=parameters, object_info=object_info)
         latest = locked.versions.order_by("-number").first()
         if latest is not None and latest.workflow_json == graph and latest.parameters == parameters:
             raise ValidationError({"__all__": ["Nothing changed, so no new version was made."]})
@@ -329,10 +336,10 @@ def workflow_version_create(
 def workflow_set_project(*, workflow: Workflow, user, project: Project | None) -> Workflow:
     """Move one of the user's workflows into a project (or out of any).
 
-    Both projects' workflow_count follow. Raises Http404 for someone else's
+    Both projects' workflow_count follow. Raises NotFound for someone else's
     workflow or project, ValidationError for an archived project."""
     if workflow.owner_id is None or workflow.owner_id != user.id:
-        raise Http404("No such workflow.")
+        raise NotFound("No such workflow.")
     errors: dict[str, list[str]] = {}
     _check_project(errors, user=user, project=project)
     _raise(errors)
@@ -358,7 +365,7 @@ def workflow_delete(*, workflow: Workflow, user) -> None:
     """Delete one of the user's workflows and its versions; the project's
     count follows. Presets are deleted only by staff in the admin."""
     if workflow.owner_id is None or workflow.owner_id != user.id:
-        raise Http404("No such workflow.")
+        raise NotFound("No such workflow.")
     with transaction.atomic():
         project_id = workflow.project_id
         workflow.delete()
@@ -383,9 +390,9 @@ def workflow_fork(*, user, workflow: Workflow, project: Project | None = None) -
     user's library as a private workflow with `forked_from` set.
 
     The original's copy_count goes up atomically. Another user's private
-    workflow raises Http404. Runs in a transaction."""
+    workflow raises NotFound. Runs in a transaction."""
     if not user.is_authenticated or not _can_fork(user=user, workflow=workflow):
-        raise Http404("No such workflow.")
+        raise NotFound("No such workflow.")
     errors: dict[str, list[str]] = {}
     _check_project(errors, user=user, project=project)
     _raise(errors)
@@ -500,7 +507,7 @@ def project_update(
 ) -> Project:
     """Change a project's fields; counters are not touched. Raises ValidationError."""
     if project.owner_id != user.id:
-        raise Http404("No such project.")
+        raise NotFound("No such project.")
     errors: dict[str, list[str]] = {}
     changes: dict[str, Any] = {}
     if name is not None:
@@ -526,7 +533,7 @@ def project_update(
 def project_archive(*, project: Project, user) -> Project:
     """Hide a project (soft delete). Its workflows and counters stay. Idempotent."""
     if project.owner_id != user.id:
-        raise Http404("No such project.")
+        raise NotFound("No such project.")
     Project.objects.filter(id=project.id, archived_at__isnull=True).update(
         archived_at=timezone.now()
     )
@@ -537,7 +544,7 @@ def project_archive(*, project: Project, user) -> Project:
 def project_restore(*, project: Project, user) -> Project:
     """Bring an archived project back. Idempotent."""
     if project.owner_id != user.id:
-        raise Http404("No such project.")
+        raise NotFound("No such project.")
     Project.objects.filter(id=project.id).update(archived_at=None)
     project.refresh_from_db()
     return project
@@ -546,7 +553,7 @@ def project_restore(*, project: Project, user) -> Project:
 def project_share(*, project: Project, user) -> str:
     """Give the project an unguessable share slug (kept if it has one) and return it."""
     if project.owner_id != user.id:
-        raise Http404("No such project.")
+        raise NotFound("No such project.")
     if not project.share_slug:
         project.share_slug = secrets.token_urlsafe(16)
         project.save(update_fields=["share_slug", "updated_at"])
@@ -556,7 +563,7 @@ def project_share(*, project: Project, user) -> str:
 def project_unshare(*, project: Project, user) -> None:
     """Revoke the share slug; the old link becomes a 404 for good."""
     if project.owner_id != user.id:
-        raise Http404("No such project.")
+        raise NotFound("No such project.")
     project.share_slug = None
     project.save(update_fields=["share_slug", "updated_at"])
 

@@ -18,10 +18,11 @@ from workflows.forms import (
     WorkflowImportForm,
     WorkflowSettingsForm,
     bootstrap_widgets,
+    parameters_form,
 )
 from workflows.graph import GraphValidationError
 from workflows.models import Workflow
-from workflows.parameters import parameter_choices, parameters_form, parameters_json_schema
+from workflows.parameters import parameter_choices, parameters_json_schema
 
 PAGE_SIZE = 24
 

@@ -6,6 +6,8 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import ApiKey
+from accounts.services import api_key_revoke
+from creator_site.errors import NotFound
 from tests.factories import ApiKeyFactory
 
 PAGE = "/settings/api-keys/"
@@ -137,5 +139,18 @@ def test_it_requires_login(client, alice):
 
     assert client.get(PAGE)["Location"].startswith("/accounts/login/")
     assert client.post(revoke_url(api_key))["Location"].startswith("/accounts/login/")
+    api_key.refresh_from_db()
+    assert api_key.revoked_at is None
+
+
+@pytest.mark.django_db
+def test_the_revoke_service_answers_not_found_for_another_users_key(alice, bob):
+    api_key = ApiKeyFactory(user=alice)
+
+    with pytest.raises(NotFound):
+        api_key_revoke(user=bob, key_id=api_key.id)
+    with pytest.raises(NotFound):
+        api_key_revoke(user=bob, key_id="not-a-uuid")
+
     api_key.refresh_from_db()
     assert api_key.revoked_at is None

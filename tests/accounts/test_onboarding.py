@@ -2,6 +2,7 @@
 
 import pytest
 
+from accounts.onboarding import ONBOARDING_STEPS
 from tests.factories import UserFactory
 
 
@@ -43,3 +44,19 @@ def test_it_sends_a_user_who_finished_onboarding_to_the_dashboard(client, alice)
 def test_it_requires_login(client):
     assert client.get("/onboarding/")["Location"].startswith("/accounts/login/")
     assert client.post("/onboarding/")["Location"].startswith("/accounts/login/")
+
+
+@pytest.mark.django_db
+def test_each_step_page_is_headed_and_marked_as_its_step(client, settings, tmp_path):
+    settings.INBOX_ENABLED = True
+    settings.INBOX_DIR = tmp_path / "inbox"
+    client.force_login(UserFactory(onboarding_completed=False))
+    client.post("/drive/inbox/", {"next": "/onboarding/"})
+
+    for step in ONBOARDING_STEPS:
+        page = client.get(f"/onboarding/?step={step.key}").content.decode()
+
+        assert f'<h2 id="step-title" class="h5">{step.heading}</h2>' in page
+        current = page.split('aria-current="step"', 1)[1].split("</li>", 1)[0]
+        assert f'<span class="fw-semibold">{step.title}</span>' in current
+    assert "Four short steps" in page

@@ -39,6 +39,17 @@ PORTRAIT_PARAMETERS = [
 ]
 
 
+# What saving a portrait graph adds to its schema: node "1" is its only image input.
+PORTRAIT_IMAGE_INPUT = {
+    "name": "image",
+    "type": "image",
+    "label": "Input image",
+    "required": True,
+    "node_id": "1",
+    "node_input": "image",
+}
+
+
 class ProjectFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Project
@@ -59,7 +70,9 @@ class WorkflowFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Workflow {n}")
     slug = factory.Sequence(lambda n: f"workflow-{n}")
     workflow_json = factory.LazyFunction(preset_graph)
-    parameters = factory.LazyFunction(lambda: copy.deepcopy(PORTRAIT_PARAMETERS))
+    parameters = factory.LazyFunction(
+        lambda: copy.deepcopy([*PORTRAIT_PARAMETERS, PORTRAIT_IMAGE_INPUT])
+    )
 
     @factory.post_generation
     def first_version(self, create, extracted, **kwargs):

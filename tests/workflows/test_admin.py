@@ -88,3 +88,40 @@ def test_the_admin_refuses_an_invalid_graph(client, staff):
     assert response.status_code == 200
     assert "links to node 42" in response.content.decode()
     assert preset.versions.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_new_image_node_added_in_the_admin_becomes_a_named_input(client, staff):
+    client.force_login(staff)
+    preset = preset_get(slug="portrait_pro")
+    graph = preset.workflow_json
+    graph["7"] = {
+        "class_type": "LoadImage",
+        "inputs": {"image": "x.png"},
+        "_meta": {"title": "Logo"},
+    }
+    graph["3"]["inputs"]["image2"] = ["7", 0]
+    data = {
+        "name": preset.name,
+        "slug": preset.slug,
+        "category": preset.category,
+        "visibility": preset.visibility,
+        "is_template": "on",
+        "workflow_json": json.dumps(graph),
+        "parameters": json.dumps(preset.parameters),
+        "features": json.dumps(preset.features),
+        "estimated_credits": 1,
+        "versions-TOTAL_FORMS": 0,
+        "versions-INITIAL_FORMS": 0,
+        "versions-MIN_NUM_FORMS": 0,
+        "versions-MAX_NUM_FORMS": 1000,
+    }
+
+    response = client.post(reverse("admin:workflows_workflow_change", args=[preset.id]), data)
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    preset.refresh_from_db()
+    assert [(p["name"], p["node_id"]) for p in preset.parameters if p["type"] == "image"] == [
+        ("image", "1"),
+        ("logo", "7"),
+    ]

@@ -1,8 +1,8 @@
 """Forking copies a public workflow or template into one's library and counts it."""
 
 import pytest
-from django.http import Http404
 
+from creator_site.errors import NotFound
 from tests.workflows.factories import WorkflowFactory
 from workflows.models import Workflow
 from workflows.selectors import preset_get
@@ -52,7 +52,7 @@ def test_a_public_workflow_can_be_forked_by_others(alice, bob):
 def test_another_users_private_workflow_cannot_be_forked(alice, bob):
     private = WorkflowFactory(owner=alice)
     count = Workflow.objects.count()
-    with pytest.raises(Http404):
+    with pytest.raises(NotFound):
         workflow_fork(user=bob, workflow=private)
     assert Workflow.objects.count() == count
     private.refresh_from_db()

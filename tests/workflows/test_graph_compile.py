@@ -4,7 +4,12 @@ import copy
 
 import pytest
 
-from tests.workflows.factories import PORTRAIT_PARAMETERS, WorkflowFactory, preset_graph
+from tests.workflows.factories import (
+    PORTRAIT_IMAGE_INPUT,
+    PORTRAIT_PARAMETERS,
+    WorkflowFactory,
+    preset_graph,
+)
 from workflows.parameters import ParameterValuesError, graph_compile, parameters_resolve
 
 SEEDED = [
@@ -31,14 +36,16 @@ SEEDED = [
 ]
 
 
-def compile_(values, parameters=PORTRAIT_PARAMETERS, image_name=None):
-    return graph_compile(
-        graph=preset_graph(), parameters=parameters, values=values, image_name=image_name
-    )
+def compile_(values, parameters=PORTRAIT_PARAMETERS, inputs=None):
+    return graph_compile(graph=preset_graph(), parameters=parameters, values=values, inputs=inputs)
 
 
 def test_values_land_in_their_node_inputs():
-    graph = compile_({"softening": 0.6, "sharpen": 1.25}, image_name="upload_42.png")
+    graph = compile_(
+        {"softening": 0.6, "sharpen": 1.25},
+        parameters=[*PORTRAIT_PARAMETERS, PORTRAIT_IMAGE_INPUT],
+        inputs={"image": "upload_42.png"},
+    )
     assert graph["3"]["inputs"]["blend_factor"] == 0.6
     assert graph["4"]["inputs"]["alpha"] == 1.25
     assert graph["1"]["inputs"]["image"] == "upload_42.png"
@@ -55,7 +62,7 @@ def test_the_stored_workflow_is_unchanged_afterwards(alice):
         graph=workflow.workflow_json,
         parameters=workflow.parameters,
         values={"softening": 0.9},
-        image_name="x.png",
+        inputs={"image": "x.png"},
     )
     assert workflow.workflow_json == before
     workflow.refresh_from_db()
@@ -140,7 +147,7 @@ def test_all_problems_are_reported_together():
     assert set(exc.value.errors) == {"softening", "sharpen", "nope"}
 
 
-def test_an_image_parameter_receives_the_uploaded_name():
+def test_an_image_input_receives_its_uploaded_name():
     parameters = [{"name": "photo", "type": "image", "node_id": "1", "node_input": "image"}]
-    graph = compile_({}, parameters=parameters, image_name="in/abc.png")
+    graph = compile_({}, parameters=parameters, inputs={"photo": "in/abc.png"})
     assert graph["1"]["inputs"]["image"] == "in/abc.png"

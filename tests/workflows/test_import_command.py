@@ -6,7 +6,7 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
-from tests.workflows.factories import PORTRAIT_PARAMETERS, preset_graph
+from tests.workflows.factories import PORTRAIT_IMAGE_INPUT, PORTRAIT_PARAMETERS, preset_graph
 from workflows.models import Workflow, WorkflowVersion
 
 
@@ -22,7 +22,7 @@ def test_it_imports_a_graph_for_a_user(tmp_path, alice, capsys):
     call_command("import_workflow", str(path), "--owner", "ALICE@example.com", "--name", "Mine")
     workflow = Workflow.objects.get(owner=alice)
     assert workflow.name == "Mine"
-    assert workflow.parameters == PORTRAIT_PARAMETERS
+    assert workflow.parameters == [*PORTRAIT_PARAMETERS, PORTRAIT_IMAGE_INPUT]
     assert workflow.versions.count() == 1
     assert "Imported" in capsys.readouterr().out
 

@@ -8,7 +8,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from tests.workflows.factories import PORTRAIT_PARAMETERS, preset_graph
+from tests.workflows.factories import PORTRAIT_IMAGE_INPUT, PORTRAIT_PARAMETERS, preset_graph
 from workflows.models import Workflow, WorkflowVersion
 
 
@@ -41,7 +41,7 @@ def test_a_valid_import_creates_the_workflow_and_its_first_version(client, alice
     assert response.status_code == 302
     assert response["Location"] == reverse("workflows:detail", kwargs={"workflow_id": workflow.id})
     assert workflow.slug == "my-portrait"
-    assert workflow.parameters == PORTRAIT_PARAMETERS
+    assert workflow.parameters == [*PORTRAIT_PARAMETERS, PORTRAIT_IMAGE_INPUT]
     assert workflow.versions.get().number == 1
 
 

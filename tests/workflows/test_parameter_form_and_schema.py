@@ -3,12 +3,8 @@
 import jsonschema
 import pytest
 
-from workflows.parameters import (
-    INPUT_IMAGE_FIELD,
-    graph_compile,
-    parameters_form,
-    parameters_json_schema,
-)
+from workflows.forms import parameters_form
+from workflows.parameters import INPUT_IMAGE_FIELD, graph_compile, parameters_json_schema
 from workflows.selectors import preset_get
 
 
@@ -28,7 +24,7 @@ def test_the_run_form_is_typed_and_bounded():
         graph=cinematic.workflow_json,
         parameters=cinematic.parameters,
         values=values,
-        image_name="u.png",
+        inputs={"image": "u.png"},
     )
     assert graph["3"]["inputs"]["color"] == 14254635
     assert graph["5"]["inputs"]["colors"] == 64

@@ -2,9 +2,9 @@
 by page and by direct id; unlisted workflows only through their slug."""
 
 import pytest
-from django.http import Http404
 from django.urls import reverse
 
+from creator_site.errors import NotFound
 from tests.workflows.factories import ProjectFactory, WorkflowFactory
 from workflows.models import Workflow, WorkflowVersion
 from workflows.selectors import (
@@ -56,9 +56,9 @@ def test_bob_cannot_reach_alices_versions_fork_or_delete(client, bob, private):
 
 @pytest.mark.django_db
 def test_selectors_hide_private_workflows_by_id_and_slug(alice, bob, private):
-    with pytest.raises(Http404):
+    with pytest.raises(NotFound):
         workflow_get_for_user(user=bob, id_or_slug=private.id)
-    with pytest.raises(Http404):
+    with pytest.raises(NotFound):
         workflow_get_for_user(user=bob, id_or_slug="alice-secret")
     assert workflow_get_for_user(user=alice, id_or_slug="alice-secret") == private
     assert private not in workflow_list(user=bob, tab="public")
@@ -69,7 +69,7 @@ def test_selectors_hide_private_workflows_by_id_and_slug(alice, bob, private):
 def test_private_workflows_have_no_working_share_link(client, private):
     response = client.get(reverse("workflows:shared", kwargs={"public_slug": private.public_slug}))
     assert response.status_code == 404
-    with pytest.raises(Http404):
+    with pytest.raises(NotFound):
         workflow_get_by_public_slug(public_slug=private.public_slug)
 
 
@@ -115,7 +115,7 @@ def test_alices_project_is_404_for_bob(client, alice, bob, page):
     client.force_login(bob)
     response = client.get(reverse(f"workflows:{page}", kwargs={"project_id": project.id}))
     assert response.status_code == 404
-    with pytest.raises(Http404):
+    with pytest.raises(NotFound):
         project_get_for_user(user=bob, project_id=project.id)
 
 
@@ -178,9 +178,9 @@ def test_job_creations_lookup_sees_what_the_workflow_lookup_sees_and_takes_the_n
         (alice, "no-such-slug"),
         (alice, "not-a-uuid-nor-a-slug/../"),
     ]:
-        with pytest.raises(Http404):
+        with pytest.raises(NotFound):
             workflow_version_get_for_user(user=user, id_or_slug=id_or_slug)
-        with pytest.raises(Http404):
+        with pytest.raises(NotFound):
             workflow_get_for_user(user=user, id_or_slug=id_or_slug)
 
     for user, id_or_slug, expected in [

@@ -5,9 +5,9 @@ from datetime import timedelta
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
-from django.http import Http404
 from django.utils import timezone
 
+from creator_site.errors import NotFound
 from tests.workflows.factories import ProjectFactory, preset_graph
 from workflows.models import Project, Workflow
 from workflows.selectors import preset_get, project_get_by_share_slug, project_list
@@ -147,12 +147,12 @@ def test_share_slug_is_unguessable_and_revocable(alice):
     assert project_get_by_share_slug(share_slug=slug) == project
 
     project_archive(project=project, user=alice)
-    with pytest.raises(Http404):
+    with pytest.raises(NotFound):
         project_get_by_share_slug(share_slug=slug)
     project_restore(project=project, user=alice)
     assert project_get_by_share_slug(share_slug=slug) == project
 
     project_unshare(project=project, user=alice)
-    with pytest.raises(Http404):
+    with pytest.raises(NotFound):
         project_get_by_share_slug(share_slug=slug)
     assert project_share(project=project, user=alice) != slug

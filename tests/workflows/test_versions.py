@@ -4,8 +4,8 @@ import copy
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.http import Http404
 
+from creator_site.errors import NotFound
 from tests.workflows.factories import WorkflowFactory
 from workflows.graph import GraphValidationError
 from workflows.models import WorkflowVersion
@@ -42,7 +42,7 @@ def test_editing_keeps_the_old_version_intact_and_linked(alice):
     assert second.created_by == alice
     first.refresh_from_db()
     assert first.workflow_json["5"]["inputs"]["scale_by"] == 1.5
-    assert [p["name"] for p in first.parameters] == ["softening", "sharpen"]
+    assert [p["name"] for p in first.parameters] == ["softening", "sharpen", "image"]
     workflow.refresh_from_db()
     assert workflow.workflow_json["5"]["inputs"]["scale_by"] == 2.0
     assert workflow.current_version == second
@@ -50,7 +50,7 @@ def test_editing_keeps_the_old_version_intact_and_linked(alice):
     # The old version is still readable and runnable.
     old = workflow_version_get(workflow=workflow, number=1)
     compiled = graph_compile(
-        graph=old.workflow_json, parameters=old.parameters, values={}, image_name="a.png"
+        graph=old.workflow_json, parameters=old.parameters, values={}, inputs={"image": "a.png"}
     )
     assert compiled["5"]["inputs"]["scale_by"] == 1.5
 
@@ -72,7 +72,8 @@ def test_a_schema_only_edit_keeps_the_graph(alice):
         workflow=workflow, user=alice, parameters=workflow.parameters[:1], notes="Fewer knobs"
     )
     assert version.workflow_json == workflow.workflow_json
-    assert len(version.parameters) == 1
+    # The graph's image node stays an input even when the edit leaves it out.
+    assert [p["name"] for p in version.parameters] == ["softening", "image"]
 
 
 @pytest.mark.django_db
@@ -98,6 +99,6 @@ def test_an_invalid_edit_stores_nothing(alice):
 @pytest.mark.django_db
 def test_only_the_owner_can_make_versions(alice, bob):
     workflow = WorkflowFactory(owner=alice)
-    with pytest.raises(Http404):
+    with pytest.raises(NotFound):
         workflow_version_create(workflow=workflow, user=bob, parameters=[])
     assert workflow.versions.count() == 1
