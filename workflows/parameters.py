@@ -727,7 +727,8 @@ def image_inputs_complete(*, graph: Any, parameters: Any) -> Any:
             "node_input": "image",
         }
         channel = node["inputs"].get("channel")
-        if _is_mask(node) and channel in MASK_CHANNELS:
+        # A schema that exposes the channel as a choice keeps it a choice.
+        if _is_mask(node) and channel in MASK_CHANNELS and (node_id, "channel") not in targeted:
             entry["channel"] = channel
         added.append(entry)
     return [*parameters, *added]

@@ -12,24 +12,26 @@ from tests.comfyui.helpers import REPO, png_bytes, template, template_models, te
 from tests.standins.comfyui.__main__ import arguments_parse
 from tests.standins.comfyui.model_files import loader_folder, object_info_with_models
 from tests.standins.comfyui.validation import PromptValidator
-from workflows.graph import graph_problems
-from workflows.parameters import graph_compile
+from workflows.parameters import (
+    graph_compile,
+    image_inputs_complete,
+    workflow_image_inputs,
+    workflow_problems,
+)
 
 SLUGS = ["sdxl_text", "inpaint", "upscale_4x"]
 
 
 def compiled(slug, values=None, image=None, mask=None):
-    """The template's graph with `values` applied, as the engine would queue it."""
+    """The template's graph with `values` and input files applied, as the
+    engine queues it: each image loader is a named input of the schema."""
     entry = template(slug)
-    graph = graph_compile(
-        graph=entry["workflow_json"], parameters=entry["parameters"], values=values or {}
+    parameters = image_inputs_complete(graph=entry["workflow_json"], parameters=entry["parameters"])
+    names = {i.name for i in workflow_image_inputs(parameters)}
+    files = {name: file for name, file in (("image", image), ("mask", mask)) if name in names}
+    return graph_compile(
+        graph=entry["workflow_json"], parameters=parameters, values=values or {}, inputs=files
     )
-    # Each image loader is a named input (its title); the engine fills them.
-    for node in graph.values():
-        title = node.get("_meta", {}).get("title")
-        if node["class_type"] in ("LoadImage", "LoadImageMask"):
-            node["inputs"]["image"] = {"Image": image, "Mask": mask}[title]
-    return graph
 
 
 @pytest.fixture
@@ -87,8 +89,9 @@ def test_each_template_validates_against_the_recorded_object_info(slug):
     entry = template(slug)
     object_info = object_info_with_models(template_models(entry))
 
-    problems = graph_problems(
-        entry["workflow_json"], object_info=object_info, parameters=entry["parameters"]
+    parameters = image_inputs_complete(graph=entry["workflow_json"], parameters=entry["parameters"])
+    problems = workflow_problems(
+        graph=entry["workflow_json"], parameters=parameters, object_info=object_info
     )
     ok, error, outputs, node_errors = PromptValidator(object_info, lambda name: True).validate(
         compiled(slug, image="in.png", mask="mask.png")
