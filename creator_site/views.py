@@ -36,7 +36,7 @@ def _broker_ok() -> tuple[bool, str]:
 
 
 def _comfyui_ok() -> tuple[bool, str]:
-    from generations.selectors import comfyui_ready
+    from generations.servers import comfyui_ready
 
     try:
         return comfyui_ready()

@@ -10,16 +10,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import time
 import uuid
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, connection
+from django.db import IntegrityError
 from django.db.models import Prefetch
 from django.http import Http404
 from django.urls import reverse
@@ -49,7 +47,7 @@ from creator_site import netguard
 from generations import selectors, services
 from generations.images import InvalidImage, image_check
 from generations.models import Asset, Generation
-from generations.pipeline import progress_cache_key
+from generations.progress import progress_get_many, progress_wait_final
 from generations.serializers import (
     ErrorSerializer,
     JobCreateMultipartSerializer,
@@ -67,10 +65,6 @@ IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII
 IDEMPOTENCY_CONSTRAINT = "generations_unique_idempotency_key"
 SYNC_WAIT_DEFAULT = 60
 SYNC_WAIT_MAX = 120
-# While a sync request waits it reads the cache (fed by the worker on every
-# change); the row is read this rarely, only to notice a cancel or a job the
-# reaper failed, which do not write the cache.
-SYNC_DB_CHECK_SECONDS = 5.0
 IMAGE_URL_TIMEOUT_DEFAULT = 15.0
 
 
@@ -402,19 +396,6 @@ def _outputs_prefetch() -> Prefetch:
     )
 
 
-def _live_progress(jobs: list[Generation]) -> dict[str, dict]:
-    """The worker's cache entries of processing jobs (fresher than the row)."""
-    keys = {progress_cache_key(j.id): str(j.id) for j in jobs if j.status == Status.PROCESSING}
-    if not keys:
-        return {}
-    found = cache.get_many(list(keys))
-    return {
-        keys[k]: v
-        for k, v in found.items()
-        if isinstance(v, dict) and v.get("status") == Status.PROCESSING
-    }
-
-
 def _job_data(request, job: Generation, *, fresh: bool = False, current: bool = False) -> dict:
     """The job as the API shows it. `fresh`: the object was just created in
     this request (no outputs, nothing to re-read); `current`: it was just read
@@ -431,7 +412,7 @@ def _job_data(request, job: Generation, *, fresh: bool = False, current: bool = 
             .prefetch_related(_outputs_prefetch())
             .get(id=job.id)
         )
-    context = {"request": request, "live": _live_progress([job])}
+    context = {"request": request, "live": progress_get_many(generations=[job])}
     return JobSerializer(job, context=context).data
 
 
@@ -537,7 +518,7 @@ class JobListCreateView(RateLimitHeadersMixin, GenericAPIView):
             jobs = jobs.filter(created_at__lt=f["created_before"])
         jobs = jobs.prefetch_related(_outputs_prefetch())
         page = self.paginate_queryset(jobs)
-        context = {"request": request, "live": _live_progress(page)}
+        context = {"request": request, "live": progress_get_many(generations=page)}
         return self.get_paginated_response(JobSerializer(page, many=True, context=context).data)
 
     @extend_schema(
@@ -628,37 +609,6 @@ def _requested_wait(request) -> int:
     return max(0, min(wait, ceiling))
 
 
-def _wait_until_final(job_id, seconds: float) -> None:
-    """Sleep until the job is final or `seconds` pass, without holding a
-    database connection: the worker's progress cache entry says when it is
-    done; the row is read only every SYNC_DB_CHECK_SECONDS."""
-    deadline = time.monotonic() + seconds
-    _release_db_connection()
-    delay, last_db_check = 0.05, time.monotonic()
-    while True:
-        state = cache.get(progress_cache_key(job_id))
-        if isinstance(state, dict) and state.get("status") in Generation.FINAL:
-            return
-        now = time.monotonic()
-        if now >= deadline:
-            return
-        if now - last_db_check >= SYNC_DB_CHECK_SECONDS:
-            last_db_check = now
-            current = Generation.objects.filter(id=job_id).values_list("status", flat=True).first()
-            _release_db_connection()
-            if current in Generation.FINAL:
-                return
-        time.sleep(min(delay, max(deadline - now, 0)))
-        delay = min(delay * 1.5, 0.25)
-
-
-def _release_db_connection() -> None:
-    # Inside a transaction (ATOMIC_REQUESTS, or a test) the connection is
-    # the transaction and must stay; otherwise give it back for the wait.
-    if not connection.in_atomic_block:
-        connection.close()
-
-
 class GenerateView(RateLimitHeadersMixin, APIView):
     permission_classes = [IsAuthenticated, ApiKeyScopes]
     required_scopes = {"POST": "generate"}
@@ -697,7 +647,7 @@ class GenerateView(RateLimitHeadersMixin, APIView):
         wait = _requested_wait(request)
         job, _created = job_create_from_request(request)
         if job.status not in Generation.FINAL and wait:
-            _wait_until_final(job.id, wait)
+            progress_wait_final(generation_id=job.id, seconds=wait)
         job.refresh_from_db()
         finished = job.status in Generation.FINAL
         return Response(

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from generations.models import Asset, Generation
-from generations.services import generation_event_add
+from generations.states import generation_event_add
 from generations.webhooks import webhook_delivery_create, webhook_enqueue, webhook_url_for
 
 logger = logging.getLogger(__name__)

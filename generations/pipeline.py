@@ -22,7 +22,6 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -33,49 +32,26 @@ from PIL import Image
 from billing.services import usage_record_outcome
 from generations import comfyui_client as comfy
 from generations.models import Asset, ComfyServer, Generation, GenerationEvent
+from generations.progress import progress_publish
+from generations.servers import (
+    server_client,
+    server_pick,
+    server_record_health,
+    servers_busy,
+    servers_seed_from_settings,
+)
 from generations.services import (
     _comfy_input_name,
     generation_emit_refund,
     generation_enqueue,
     generation_on_finished,
-    generation_transition,
-    server_pick,
-    server_record_health,
-    servers_seed_from_settings,
 )
+from generations.states import generation_transition
 
 logger = logging.getLogger(__name__)
 Status = Generation.Status
 
 THUMBNAIL_SIZE = (512, 512)
-
-
-def _setting(name: str, default):
-    return getattr(settings, name, default)
-
-
-def comfy_client_for(server: ComfyServer) -> comfy.ComfyUIClient:
-    return comfy.ComfyUIClient(
-        server.url,
-        connect_timeout=_setting("COMFYUI_CONNECT_TIMEOUT", 5),
-        silence_timeout=_setting("COMFYUI_SILENCE_TIMEOUT", 60),
-        total_timeout=_setting("COMFYUI_TOTAL_TIMEOUT", 1800),
-    )
-
-
-def comfy_stop_prompt(*, server: ComfyServer, prompt_id) -> None:
-    """Best effort: remove the prompt from the server's queue if it has not
-    started, and interrupt it if it is running. Never raises."""
-    try:
-        with comfy_client_for(server) as client:
-            client.delete_queued(str(prompt_id))
-            client.interrupt(str(prompt_id))
-    except comfy.ComfyUIError as exc:
-        logger.warning("could not stop prompt %s on %s: %s", prompt_id, server.url, exc)
-
-
-def progress_cache_key(generation_id) -> str:
-    return f"generation:{generation_id}:progress"
 
 
 class _Abandon(Exception):
@@ -100,10 +76,11 @@ class _ProgressReporter:
         message = f"Running node {progress.node_id}" if progress.node_id else "Running"
         self._last_percent = percent
         # The live UI reads the cache: cheap, and fed on every change.
-        cache.set(
-            progress_cache_key(self.generation.id),
-            {"status": Status.PROCESSING, "progress": percent, "message": message},
-            timeout=3600,
+        progress_publish(
+            generation_id=self.generation.id,
+            status=Status.PROCESSING,
+            progress=percent,
+            message=message,
         )
         now = time.monotonic()
         if now - self._last_write < self.interval:
@@ -140,9 +117,9 @@ def generation_execute(*, generation_id, worker_id: str = "") -> None:
     if server is None and not ComfyServer.objects.exists():
         servers_seed_from_settings()  # a fresh deployment: rows from COMFYUI_URL
         server = server_pick()
-    if server is None and _servers_busy():
+    if server is None and servers_busy():
         # Every healthy server is at capacity: wait without spending an attempt.
-        generation_enqueue(generation_id=generation.id, countdown=_setting("QUEUE_WAIT_SECONDS", 2))
+        generation_enqueue(generation_id=generation.id, countdown=settings.QUEUE_WAIT_SECONDS)
         return
 
     attempt = generation.attempts + 1
@@ -228,16 +205,14 @@ def _log_context(generation: Generation, attempt: int) -> dict:
 
 
 def _run_on_server(generation: Generation, server: ComfyServer, attempt: int) -> None:
-    reporter = _ProgressReporter(
-        generation, attempt, interval=_setting("PROGRESS_WRITE_INTERVAL", 0.5)
-    )
+    reporter = _ProgressReporter(generation, attempt, interval=settings.PROGRESS_WRITE_INTERVAL)
     if attempt > 1:
         _drop_outputs(generation)  # leftovers of an earlier attempt
     input_asset = Asset.objects.get(generation_id=generation.id, kind=Asset.Kind.INPUT)
     extension = input_asset.file.name.rsplit(".", 1)[-1]
     subfolder, name = _comfy_input_name(generation.id, extension)
     started = time.monotonic()
-    with comfy_client_for(server) as client:
+    with server_client(server) as client:
         with input_asset.file.open("rb") as source:
             client.upload_image(source, name, subfolder=subfolder)
         result = client.run(
@@ -298,10 +273,8 @@ def _run_on_server(generation: Generation, server: ComfyServer, attempt: int) ->
         generation_on_finished(generation=generation)
     logger.info("job completed", extra=_log_context(generation, attempt))
     server_record_health(server=server, ok=True)
-    cache.set(
-        progress_cache_key(generation.id),
-        {"status": Status.COMPLETED, "progress": 100, "message": "Done"},
-        timeout=3600,
+    progress_publish(
+        generation_id=generation.id, status=Status.COMPLETED, progress=100, message="Done"
     )
 
 
@@ -403,7 +376,7 @@ def _retry_or_fail(
             {"failed_servers": failed_servers},
         )
         return
-    backoff = _setting("GENERATION_RETRY_BACKOFF", [2, 10, 30])
+    backoff = settings.GENERATION_RETRY_BACKOFF
     delay = backoff[min(attempt - 1, len(backoff) - 1)]
     requeued = generation_transition(
         generation=generation,
@@ -445,20 +418,16 @@ def _fail(generation: Generation, attempt: int, code: str, message: str, details
         # Final now, so no other attempt is writing: clear any partial outputs.
         _drop_outputs(generation)
         logger.info("job failed: %s", code, extra=_log_context(generation, attempt))
-        cache.set(
-            progress_cache_key(generation.id),
-            {"status": Status.FAILED, "progress": generation.progress, "message": message},
-            timeout=3600,
+        progress_publish(
+            generation_id=generation.id,
+            status=Status.FAILED,
+            progress=generation.progress,
+            message=message,
         )
 
 
-def _servers_busy() -> bool:
-    """True when healthy servers exist but none has a free slot."""
-    return ComfyServer.objects.filter(enabled=True, is_healthy=True).exists()
-
-
 def _stale_before():
-    return timezone.now() - timedelta(seconds=_setting("GENERATION_STALE_SECONDS", 600))
+    return timezone.now() - timedelta(seconds=settings.GENERATION_STALE_SECONDS)
 
 
 def _is_stale(generation: Generation) -> bool:
@@ -503,20 +472,3 @@ def generations_reap_stale() -> int:
     for generation in stale:
         count += generation_requeue_stale(generation=generation)
     return count
-
-
-def servers_check_health() -> dict[str, bool]:
-    """Ask every enabled server for /system_stats and record the answer."""
-    servers_seed_from_settings()
-    results = {}
-    for server in ComfyServer.objects.filter(enabled=True):
-        try:
-            with comfy.ComfyUIClient(server.url, connect_timeout=3, read_timeout=5) as client:
-                client.system_stats()
-        except comfy.ComfyUIError as exc:
-            server_record_health(server=server, ok=False, error=str(exc))
-            results[server.url] = False
-        else:
-            server_record_health(server=server, ok=True)
-            results[server.url] = True
-    return results

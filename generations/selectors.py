@@ -1,13 +1,12 @@
-"""Reads of jobs and servers. Every job read is scoped to its owner."""
+"""Reads of jobs. Every job read is scoped to its owner.
 
-from django.core.cache import cache
+(The servers' cached `object_info` and readiness are in generations.servers.)
+"""
+
 from django.db.models import Count, QuerySet
 from django.http import Http404
 
-from generations.models import ComfyServer, Generation
-
-OBJECT_INFO_CACHE_SECONDS = 10 * 60
-OBJECT_INFO_MISS_SECONDS = 60
+from generations.models import Generation
 
 
 def generation_get(*, user, generation_id) -> Generation:
@@ -34,53 +33,6 @@ def generation_list(*, user, filters: dict | None = None) -> QuerySet[Generation
     if filters.get("favorites"):
         qs = qs.filter(is_favorite=True)
     return qs.order_by("-created_at")
-
-
-def comfyui_object_info() -> dict | None:
-    """`/object_info` of a healthy server, cached; None when none answers.
-
-    Graph validation uses it to check class types and inputs against what
-    the servers really offer. It runs inside page requests, so servers get
-    short timeouts and a miss is remembered for a minute instead of being
-    retried on every save.
-    """
-    from generations import comfyui_client as comfy
-
-    cached = cache.get("comfyui:object_info")
-    if cached is not None:
-        return cached or None  # {} marks a recent miss
-    for server in ComfyServer.objects.filter(enabled=True, is_healthy=True):
-        try:
-            with comfy.ComfyUIClient(server.url, connect_timeout=2, read_timeout=5) as client:
-                info = client.object_info()
-        except comfy.ComfyUIError:
-            continue  # an unreachable server is simply skipped
-        cache.set("comfyui:object_info", info, OBJECT_INFO_CACHE_SECONDS)
-        return info
-    cache.set("comfyui:object_info", {}, OBJECT_INFO_MISS_SECONDS)
-    return None
-
-
-def comfyui_ready() -> tuple[bool, str]:
-    """(True, url) when at least one enabled ComfyUI server answers now."""
-    from generations import comfyui_client as comfy
-    from generations.services import servers_seed_from_settings
-
-    if not ComfyServer.objects.exists():
-        servers_seed_from_settings()
-    servers = list(ComfyServer.objects.filter(enabled=True).order_by("-is_healthy", "id"))
-    if not servers:
-        return False, "No ComfyUI server is configured (set COMFYUI_URL)."
-    errors = []
-    for server in servers:
-        try:
-            with comfy.ComfyUIClient(server.url, connect_timeout=2, read_timeout=3) as client:
-                client.system_stats()
-        except comfy.ComfyUIError as exc:
-            errors.append(f"{server.url}: {exc}")
-            continue
-        return True, server.url
-    return False, "; ".join(errors)[:1000]
 
 
 def generation_counts(*, user) -> dict[str, int]:

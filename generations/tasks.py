@@ -5,6 +5,7 @@ from celery import shared_task
 from generations import (
     notification_tasks,  # noqa: F401  (registers the notification tasks)
     pipeline,
+    servers,
 )
 
 
@@ -20,7 +21,7 @@ def generations_reap_stale() -> int:
 
 @shared_task
 def servers_check_health() -> dict:
-    return pipeline.servers_check_health()
+    return servers.servers_check_health()
 
 
 @shared_task

@@ -5,7 +5,6 @@ Views parse input, call one service or selector, and render.
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
@@ -16,7 +15,7 @@ from generations import selectors, services
 from generations.files import asset_from_token, asset_url
 from generations.images import InvalidImage
 from generations.models import Asset, Generation
-from generations.pipeline import progress_cache_key
+from generations.progress import progress_get
 from workflows.forms import bootstrap_widgets
 from workflows.parameters import INPUT_IMAGE_FIELD, ParameterValuesError, parameters_form
 from workflows.selectors import workflow_get_for_user
@@ -131,7 +130,7 @@ def generation_detail(request, generation_id):
             "input": next((a for a in assets if a.kind == Asset.Kind.INPUT), None),
             "outputs": [a for a in assets if a.kind == Asset.Kind.OUTPUT],
             "events": generation.events.all(),
-            "live": _live(generation),
+            "live": progress_get(generation=generation),
         },
     )
 
@@ -141,7 +140,7 @@ def generation_detail(request, generation_id):
 def generation_progress(request, generation_id):
     """The job's progress bar (htmx polls it while the job runs)."""
     generation = selectors.generation_get(user=request.user, generation_id=generation_id)
-    live = _live(generation)
+    live = progress_get(generation=generation)
     if request.GET.get("row"):
         _attach_urls([generation])
         return render(request, "generations/_job_row.html", {"job": generation, "live": live})
@@ -215,20 +214,6 @@ def _parse_bool(value) -> bool | None:
     if value is None:
         return None
     return value in ("1", "true", "on")
-
-
-def _live(generation: Generation) -> dict:
-    """Progress for the UI: the worker's cache entry while it runs (updated
-    on every message), the row otherwise."""
-    if generation.status == Status.PROCESSING:
-        cached = cache.get(progress_cache_key(generation.id))
-        if cached and cached.get("status") == Status.PROCESSING:
-            return cached
-    return {
-        "status": generation.status,
-        "progress": generation.progress,
-        "message": generation.progress_message,
-    }
 
 
 def _attach_urls(generations) -> None:

@@ -63,11 +63,11 @@ def comfyui_object_info() -> dict | None:
     """The object_info to validate graphs against, when the engine offers one.
 
     The generations app owns the ComfyUI servers and their cached
-    `/object_info`; it exposes `generations.selectors.comfyui_object_info()`.
+    `/object_info`; it exposes `generations.servers.comfyui_object_info()`.
     Until it does (or when no server answered yet) graphs are checked
     structurally only, and the engine checks again before queueing."""
     try:
-        from generations.selectors import comfyui_object_info as engine_object_info
+        from generations.servers import comfyui_object_info as engine_object_info
     except ImportError:
         return None
     return engine_object_info()
