@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import IntegrityError
 from django.db.models import Prefetch
 from django.http import Http404
@@ -45,7 +43,8 @@ from billing import services as billing_errors
 from billing.services import subscription_loaded
 from creator_site import netguard
 from generations import selectors, services
-from generations.images import InvalidImage, image_check
+from generations.files import upload_create
+from generations.images import InvalidImage
 from generations.models import Asset, Generation
 from generations.progress import progress_get_many, progress_wait_final
 from generations.serializers import (
@@ -663,36 +662,6 @@ class GenerateView(RateLimitHeadersMixin, APIView):
 # --- uploads --------------------------------------------------------------------
 
 
-def _upload_store(*, user, upload) -> Asset:
-    """Check an uploaded image like every other input and store it as an
-    input asset that no job owns yet. Raises InvalidImage."""
-    data = _read_upload(upload)
-    info = image_check(
-        data,
-        max_bytes=_setting("UPLOAD_MAX_BYTES", services.UPLOAD_MAX_BYTES_DEFAULT),
-        max_pixels=_setting("UPLOAD_MAX_PIXELS", services.UPLOAD_MAX_PIXELS_DEFAULT),
-        name=upload.name or "",
-    )
-    asset_id = uuid.uuid4()
-    # Under uploads/<user>/ like job inputs, so export and erasure find it.
-    key = default_storage.save(
-        f"uploads/{user.id}/assets/{asset_id}.{info.extension}", ContentFile(data)
-    )
-    return Asset.objects.create(
-        id=asset_id,
-        user=user,
-        generation=None,
-        kind=Asset.Kind.INPUT,
-        file=key,
-        original_name=(upload.name or "")[:255],
-        content_type=info.content_type,
-        size=info.size,
-        width=info.width,
-        height=info.height,
-        sha256=info.sha256,
-    )
-
-
 class UploadCreateView(RateLimitHeadersMixin, APIView):
     permission_classes = [IsAuthenticated, ApiKeyScopes]
     required_scopes = {"POST": "generate"}
@@ -710,8 +679,9 @@ class UploadCreateView(RateLimitHeadersMixin, APIView):
     def post(self, request):
         serializer = UploadCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        upload = serializer.validated_data["image"]
         try:
-            asset = _upload_store(user=request.user, upload=serializer.validated_data["image"])
+            asset = upload_create(user=request.user, upload=upload, name=upload.name or "")
         except InvalidImage as exc:
             raise InputRejected(exc.code, "image", exc.message) from exc
         return Response(UploadSerializer(asset).data, status=status.HTTP_201_CREATED)

@@ -136,3 +136,21 @@ def image_check(
         size=len(data),
         sha256=hashlib.sha256(data).hexdigest(),
     )
+
+
+def _too_large(max_bytes: int) -> str:
+    return (
+        f"The image is larger than {max_bytes // (1024 * 1024)} MB. "
+        "Resize or compress it and try again."
+    )
+
+
+def image_read(upload: BinaryIO, *, max_bytes: int) -> bytes:
+    """An uploaded file's bytes (at most `max_bytes + 1`, for `image_check`
+    to refuse). A file whose declared `size` is over the cap is refused
+    before anything is read: InvalidImage("file_too_large")."""
+    size = getattr(upload, "size", None)
+    if size is not None and size > max_bytes:
+        raise InvalidImage("file_too_large", _too_large(max_bytes))
+    upload.seek(0)
+    return upload.read(max_bytes + 1)

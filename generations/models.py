@@ -169,7 +169,7 @@ class GenerationEvent(models.Model):
 
 
 def asset_upload_to(instance: "Asset", filename: str) -> str:
-    # Keys are chosen by the services (uploads/<user>/…, outputs/<user>/<job>/…).
+    # Keys are chosen by generations.files (uploads/<user>/…, outputs/<user>/<job>/…).
     return filename
 
 

@@ -13,24 +13,18 @@ complete the job any more (every write checks the attempt number); a job
 whose worker died is requeued by the reaper.
 """
 
-import hashlib
-import io
 import logging
-import tempfile
 import time
 import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.files import File
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
-from PIL import Image
 
 from billing.services import usage_record_outcome
 from generations import comfyui_client as comfy
+from generations.files import comfy_input_name, files_delete, output_store, outputs_drop
 from generations.models import Asset, ComfyServer, Generation, GenerationEvent
 from generations.progress import progress_publish
 from generations.servers import (
@@ -41,7 +35,6 @@ from generations.servers import (
     servers_seed_from_settings,
 )
 from generations.services import (
-    _comfy_input_name,
     generation_emit_refund,
     generation_enqueue,
     generation_on_finished,
@@ -50,8 +43,6 @@ from generations.states import generation_transition
 
 logger = logging.getLogger(__name__)
 Status = Generation.Status
-
-THUMBNAIL_SIZE = (512, 512)
 
 
 class _Abandon(Exception):
@@ -207,10 +198,10 @@ def _log_context(generation: Generation, attempt: int) -> dict:
 def _run_on_server(generation: Generation, server: ComfyServer, attempt: int) -> None:
     reporter = _ProgressReporter(generation, attempt, interval=settings.PROGRESS_WRITE_INTERVAL)
     if attempt > 1:
-        _drop_outputs(generation)  # leftovers of an earlier attempt
+        outputs_drop(generation=generation)  # leftovers of an earlier attempt
     input_asset = Asset.objects.get(generation_id=generation.id, kind=Asset.Kind.INPUT)
     extension = input_asset.file.name.rsplit(".", 1)[-1]
-    subfolder, name = _comfy_input_name(generation.id, extension)
+    subfolder, name = comfy_input_name(generation.id, extension)
     started = time.monotonic()
     with server_client(server) as client:
         with input_asset.file.open("rb") as source:
@@ -237,9 +228,9 @@ def _run_on_server(generation: Generation, server: ComfyServer, attempt: int) ->
         assets: list[Asset] = []
         try:
             for output in saved:
-                assets += _store_output(generation, client, output)
+                assets += output_store(generation=generation, client=client, output=output)
         except BaseException:
-            _delete_files(assets)
+            files_delete(assets=assets)
             raise
     if not assets:
         raise comfy.ComfyExecutionError(
@@ -267,7 +258,7 @@ def _run_on_server(generation: Generation, server: ComfyServer, attempt: int) ->
         if not completed:
             # Cancelled, or another attempt owns the job now: roll back and
             # remove only the files this attempt stored.
-            _delete_files(assets)
+            files_delete(assets=assets)
             raise _Abandon()
         usage_record_outcome(generation_id=generation.id, status=Status.COMPLETED)
         generation_on_finished(generation=generation)
@@ -276,88 +267,6 @@ def _run_on_server(generation: Generation, server: ComfyServer, attempt: int) ->
     progress_publish(
         generation_id=generation.id, status=Status.COMPLETED, progress=100, message="Done"
     )
-
-
-def _store_output(
-    generation: Generation, client: comfy.ComfyUIClient, output: comfy.OutputImage
-) -> list[Asset]:
-    """Download one output and store it with a thumbnail; returns the two
-    (unsaved) asset rows."""
-    # Spooled: small outputs stay in memory, big ones go to disk, so a
-    # worker's memory does not grow with the image size.
-    with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as buffer:
-        size = client.download_to(output, buffer)
-        buffer.seek(0)
-        digest = hashlib.sha256()
-        for chunk in iter(lambda: buffer.read(1 << 16), b""):
-            digest.update(chunk)
-        buffer.seek(0)
-        with Image.open(buffer) as image:
-            width, height = image.size
-            content_type = Image.MIME.get(image.format or "", "application/octet-stream")
-            thumbnail = _thumbnail(image)
-        buffer.seek(0)
-        key = f"outputs/{generation.user_id}/{generation.id}/{output.node_id}_{output.filename}"
-        stored_key = default_storage.save(key, File(buffer, name=output.filename))
-    asset = Asset(
-        user_id=generation.user_id,
-        generation=generation,
-        kind=Asset.Kind.OUTPUT,
-        file=stored_key,
-        original_name=output.filename,
-        content_type=content_type,
-        size=size,
-        width=width,
-        height=height,
-        sha256=digest.hexdigest(),
-        comfy_node_id=output.node_id,
-    )
-    thumb_key = default_storage.save(
-        f"outputs/{generation.user_id}/{generation.id}/thumbs/{asset.id}.webp",
-        ContentFile(thumbnail),
-    )
-    thumb = Asset(
-        user_id=generation.user_id,
-        generation=generation,
-        kind=Asset.Kind.THUMBNAIL,
-        file=thumb_key,
-        original_name=f"{asset.id}.webp",
-        content_type="image/webp",
-        size=len(thumbnail),
-        sha256=hashlib.sha256(thumbnail).hexdigest(),
-        comfy_node_id=output.node_id,
-    )
-    return [asset, thumb]
-
-
-def _thumbnail(image: Image.Image) -> bytes:
-    copy = image.copy()
-    copy.thumbnail(THUMBNAIL_SIZE)
-    if copy.mode not in ("RGB", "RGBA"):
-        copy = copy.convert("RGBA")
-    out = io.BytesIO()
-    copy.save(out, format="WEBP", quality=80)
-    return out.getvalue()
-
-
-def _delete_files(assets: list[Asset]) -> None:
-    for asset in assets:
-        default_storage.delete(asset.file.name)
-
-
-def _drop_outputs(generation: Generation) -> None:
-    """Delete what an unfinished attempt stored (rows and files, including
-    files whose rows were never committed), so a job ends with exactly one
-    set of outputs."""
-    Asset.objects.filter(generation_id=generation.id).exclude(kind=Asset.Kind.INPUT).delete()
-    folder = f"outputs/{generation.user_id}/{generation.id}"
-    for sub in ("", "/thumbs"):
-        try:
-            _, files = default_storage.listdir(folder + sub)
-        except FileNotFoundError:
-            continue
-        for name in files:
-            default_storage.delete(f"{folder}{sub}/{name}")
 
 
 def _retry_or_fail(
@@ -416,7 +325,7 @@ def _fail(generation: Generation, attempt: int, code: str, message: str, details
             generation_on_finished(generation=generation)
     if failed:
         # Final now, so no other attempt is writing: clear any partial outputs.
-        _drop_outputs(generation)
+        outputs_drop(generation=generation)
         logger.info("job failed: %s", code, extra=_log_context(generation, attempt))
         progress_publish(
             generation_id=generation.id,

@@ -10,11 +10,11 @@ import uuid
 from typing import BinaryIO
 
 from django.conf import settings
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
+from generations.files import comfy_input_name, input_store
 from generations.images import image_check
 from generations.models import Asset, Generation, GenerationEvent
 from generations.servers import server_stop_prompt
@@ -28,12 +28,6 @@ Status = Generation.Status
 
 UPLOAD_MAX_BYTES_DEFAULT = 10 * 1024 * 1024
 UPLOAD_MAX_PIXELS_DEFAULT = 40_000_000
-
-
-def _comfy_input_name(generation_id, extension: str) -> tuple[str, str]:
-    """(subfolder, name) of a job's input on the ComfyUI server: a folder per
-    job, so names never collide between jobs or users."""
-    return f"creator/{generation_id}", f"input.{extension}"
 
 
 def generation_create(
@@ -80,7 +74,7 @@ def generation_create(
         image = image.read()
     version = version or workflow_version_get(workflow=workflow)
     generation_id = uuid.uuid4()
-    subfolder, name = _comfy_input_name(generation_id, info.extension)
+    subfolder, name = comfy_input_name(generation_id, info.extension)
     comfy_name = f"{subfolder}/{name}"
     # Resolve once (random seeds are fixed here), then compile with the
     # resolved values so the snapshot and input_parameters agree.
@@ -93,12 +87,13 @@ def generation_create(
         values=resolved,
         image_name=comfy_name,
     )
-    key = f"uploads/{user.id}/{generation_id}/input.{info.extension}"
     # The file before the rows, and outside the transaction: the reservation
     # below locks the user's balance row, and a slow write must not hold it.
     # A crash in between leaves an unreferenced upload (removed by
     # retention), never a job without its input.
-    stored_key = default_storage.save(key, ContentFile(image))
+    stored_key = input_store(
+        user_id=user.id, generation_id=generation_id, extension=info.extension, data=image
+    )
     try:
         with transaction.atomic():
             generation = Generation.objects.create(
