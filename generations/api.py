@@ -42,7 +42,7 @@ from accounts.throttles import (
 from billing import services as billing_errors
 from billing.services import subscription_loaded
 from creator_site import netguard
-from generations import selectors, services
+from generations import finishing, selectors, services
 from generations.files import upload_create
 from generations.images import InvalidImage
 from generations.models import Asset, Generation
@@ -581,7 +581,7 @@ class JobCancelView(RateLimitHeadersMixin, APIView):
     )
     def post(self, request, job_id: uuid.UUID):
         job = selectors.generation_get(user=request.user, generation_id=job_id)
-        if not services.generation_cancel(generation=job, reason="Cancelled through the API."):
+        if not finishing.generation_cancel(generation=job, reason="Cancelled through the API."):
             job.refresh_from_db(fields=["status"])
             raise Conflict(f"This job has already finished ({job.status}); it cannot be cancelled.")
         return Response(_job_data(request, job))

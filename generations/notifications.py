@@ -62,7 +62,7 @@ def generation_notify_finished(*, generation: Generation) -> bool:
             data={"status": job.status, "channels": channels},
         )
         if wants_email:
-            from generations.notification_tasks import notification_email_send
+            from generations.tasks import notification_email_send
 
             job_id = str(job.id)
             transaction.on_commit(lambda: notification_email_send.delay(job_id))

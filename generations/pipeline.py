@@ -5,8 +5,9 @@
                         -> upload the input into a per-job subfolder
                         -> queue the snapshot graph and follow its websocket
                         -> download and store every output
-                        -> completed (fenced by the attempt number)
+                        -> finishing.generation_complete (fenced by the attempt)
 
+Failures end in finishing too (generation_fail, generation_retry_or_fail).
 The database row is the truth. A duplicate delivery finds the job already
 claimed and leaves; a worker that was presumed dead and replaced cannot
 complete the job any more (every write checks the attempt number); a job
@@ -22,9 +23,14 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from billing.services import usage_record_outcome
 from generations import comfyui_client as comfy
 from generations.files import comfy_input_name, files_delete, output_store, outputs_drop
+from generations.finishing import (
+    generation_complete,
+    generation_fail,
+    generation_retry_or_fail,
+    log_context,
+)
 from generations.models import Asset, ComfyServer, Generation, GenerationEvent
 from generations.progress import progress_publish
 from generations.servers import (
@@ -34,19 +40,11 @@ from generations.servers import (
     servers_busy,
     servers_seed_from_settings,
 )
-from generations.services import (
-    generation_emit_refund,
-    generation_enqueue,
-    generation_on_finished,
-)
-from generations.states import generation_transition
+from generations.services import generation_enqueue
+from generations.states import AttemptSuperseded, generation_transition
 
 logger = logging.getLogger(__name__)
 Status = Generation.Status
-
-
-class _Abandon(Exception):
-    """This worker no longer owns the job (cancelled, or taken over)."""
 
 
 class _ProgressReporter:
@@ -84,7 +82,7 @@ class _ProgressReporter:
             id=self.generation.id, status=Status.PROCESSING, attempts=self.attempt
         ).update(heartbeat_at=timezone.now(), **fields)
         if not updated:
-            raise _Abandon()
+            raise AttemptSuperseded()
 
 
 def generation_execute(*, generation_id, worker_id: str = "") -> None:
@@ -133,39 +131,47 @@ def generation_execute(*, generation_id, worker_id: str = "") -> None:
     )
     if not claimed:
         return  # another worker got it first
-    logger.info("job started", extra=_log_context(generation, attempt))
+    logger.info("job started", extra=log_context(generation, attempt))
     try:
         if server is None:
             raise comfy.ComfyUnreachable("No ComfyUI server is available right now.")
         _run_on_server(generation, server, attempt)
-    except _Abandon:
-        logger.info("abandoned attempt", extra=_log_context(generation, attempt))
+    except AttemptSuperseded:
+        logger.info("abandoned attempt", extra=log_context(generation, attempt))
     except comfy.ComfyInterrupted as exc:
         generation.refresh_from_db()
         if generation.status == Status.CANCELLED:
             return
-        _retry_or_fail(generation, attempt, server, "interrupted", str(exc))
+        generation_retry_or_fail(
+            generation=generation,
+            attempt=attempt,
+            server=server,
+            code="interrupted",
+            detail=str(exc),
+        )
     except (comfy.ComfyUnreachable, comfy.ComfyTimeout) as exc:
         if server is not None and isinstance(exc, comfy.ComfyUnreachable):
             server_record_health(server=server, ok=False, error=str(exc))
         code = "timeout" if isinstance(exc, comfy.ComfyTimeout) else "server_unavailable"
-        _retry_or_fail(generation, attempt, server, code, str(exc))
+        generation_retry_or_fail(
+            generation=generation, attempt=attempt, server=server, code=code, detail=str(exc)
+        )
     except comfy.ComfyValidationError as exc:
-        _fail(
-            generation,
-            attempt,
-            "validation_error",
-            "ComfyUI rejected the workflow: " + str(exc),
-            {"error": exc.error, "node_errors": exc.node_errors},
+        generation_fail(
+            generation=generation,
+            attempt=attempt,
+            code="validation_error",
+            message="ComfyUI rejected the workflow: " + str(exc),
+            details={"error": exc.error, "node_errors": exc.node_errors},
         )
     except comfy.ComfyExecutionError as exc:
-        _fail(
-            generation,
-            attempt,
-            "execution_error",
-            f"Node {exc.node_id} ({exc.node_type}) failed: "
+        generation_fail(
+            generation=generation,
+            attempt=attempt,
+            code="execution_error",
+            message=f"Node {exc.node_id} ({exc.node_type}) failed: "
             f"{exc.exception_type}: {exc.exception_message}",
-            {
+            details={
                 "node_id": exc.node_id,
                 "node_type": exc.node_type,
                 "exception_type": exc.exception_type,
@@ -173,26 +179,23 @@ def generation_execute(*, generation_id, worker_id: str = "") -> None:
             },
         )
     except comfy.ComfyUIError as exc:
-        _fail(generation, attempt, "comfyui_error", f"ComfyUI answered unexpectedly: {exc}", {})
-    except Exception as exc:
-        logger.exception("unexpected error", extra=_log_context(generation, attempt))
-        _fail(
-            generation,
-            attempt,
-            "internal_error",
-            "Something went wrong on our side while processing this job. "
-            "It has been logged; please try again.",
-            {"exception_type": type(exc).__name__},
+        generation_fail(
+            generation=generation,
+            attempt=attempt,
+            code="comfyui_error",
+            message=f"ComfyUI answered unexpectedly: {exc}",
+            details={},
         )
-
-
-def _log_context(generation: Generation, attempt: int) -> dict:
-    return {
-        "job_id": generation.id,
-        "user_id": generation.user_id,
-        "attempt": attempt,
-        "server": generation.server.url if generation.server_id else "-",
-    }
+    except Exception as exc:
+        logger.exception("unexpected error", extra=log_context(generation, attempt))
+        generation_fail(
+            generation=generation,
+            attempt=attempt,
+            code="internal_error",
+            message="Something went wrong on our side while processing this job. "
+            "It has been logged; please try again.",
+            details={"exception_type": type(exc).__name__},
+        )
 
 
 def _run_on_server(generation: Generation, server: ComfyServer, attempt: int) -> None:
@@ -236,103 +239,20 @@ def _run_on_server(generation: Generation, server: ComfyServer, attempt: int) ->
         raise comfy.ComfyExecutionError(
             None, None, "NoOutput", "The workflow finished without producing an image."
         )
-    finished = timezone.now()
-    # One transaction, one commit: the step event, the outputs, the status
-    # and the notification stand or fall together.
-    with transaction.atomic():
-        GenerationEvent.objects.bulk_create([executed])
-        Asset.objects.bulk_create(assets)
-        completed = generation_transition(
+    try:
+        generation_complete(
             generation=generation,
-            to=Status.COMPLETED,
-            expect_attempt=attempt,
-            message=f"{len(saved)} output(s) stored.",
-            data={"outputs": [a.file.name for a in assets if a.kind == Asset.Kind.OUTPUT]},
-            progress=100,
-            progress_message="Done",
-            completed_at=finished,
-            duration_ms=int((finished - generation.started_at).total_seconds() * 1000),
-            error_code="",
-            error_message="",
+            attempt=attempt,
+            assets=assets,
+            events=[executed],
+            outputs=len(saved),
         )
-        if not completed:
-            # Cancelled, or another attempt owns the job now: roll back and
-            # remove only the files this attempt stored.
-            files_delete(assets=assets)
-            raise _Abandon()
-        usage_record_outcome(generation_id=generation.id, status=Status.COMPLETED)
-        generation_on_finished(generation=generation)
-    logger.info("job completed", extra=_log_context(generation, attempt))
+    except AttemptSuperseded:
+        # Cancelled, or another attempt owns the job now: nothing was
+        # written; remove only the files this attempt stored.
+        files_delete(assets=assets)
+        raise
     server_record_health(server=server, ok=True)
-    progress_publish(
-        generation_id=generation.id, status=Status.COMPLETED, progress=100, message="Done"
-    )
-
-
-def _retry_or_fail(
-    generation: Generation, attempt: int, server: ComfyServer | None, code: str, detail: str
-) -> None:
-    failed_servers = list(generation.error_details.get("failed_servers", []))
-    if server is not None and server.id not in failed_servers:
-        failed_servers.append(server.id)
-    if attempt >= generation.max_attempts:
-        _fail(
-            generation,
-            attempt,
-            code,
-            f"ComfyUI could not finish this job after {attempt} attempts ({detail}). "
-            "Please try again later.",
-            {"failed_servers": failed_servers},
-        )
-        return
-    backoff = settings.GENERATION_RETRY_BACKOFF
-    delay = backoff[min(attempt - 1, len(backoff) - 1)]
-    requeued = generation_transition(
-        generation=generation,
-        to=Status.QUEUED,
-        kind="retry",
-        expect_attempt=attempt,
-        message=f"Attempt {attempt} failed ({detail}); retrying in {delay} s.",
-        data={"code": code, "delay": delay},
-        error_code=code,
-        error_message=detail[:2000],
-        error_details={"failed_servers": failed_servers},
-        progress=0,
-        progress_message="Waiting to retry",
-    )
-    if requeued:
-        generation_enqueue(generation_id=generation.id, countdown=delay)
-
-
-def _fail(generation: Generation, attempt: int, code: str, message: str, details: dict) -> None:
-    # One transaction: nobody can see the job failed without its refund,
-    # its usage count and its notification.
-    with transaction.atomic():
-        failed = generation_transition(
-            generation=generation,
-            to=Status.FAILED,
-            expect_attempt=attempt,
-            message=message,
-            data={"code": code},
-            error_code=code,
-            error_message=message,
-            error_details=details,
-            completed_at=timezone.now(),
-        )
-        if failed:
-            usage_record_outcome(generation_id=generation.id, status=Status.FAILED)
-            generation_emit_refund(generation=generation)
-            generation_on_finished(generation=generation)
-    if failed:
-        # Final now, so no other attempt is writing: clear any partial outputs.
-        outputs_drop(generation=generation)
-        logger.info("job failed: %s", code, extra=_log_context(generation, attempt))
-        progress_publish(
-            generation_id=generation.id,
-            status=Status.FAILED,
-            progress=generation.progress,
-            message=message,
-        )
 
 
 def _stale_before():
@@ -351,12 +271,12 @@ def generation_requeue_stale(*, generation: Generation, enqueue: bool = True) ->
     """
     attempt = generation.attempts
     if attempt >= generation.max_attempts:
-        _fail(
-            generation,
-            attempt,
-            "worker_lost",
-            "The worker processing this job stopped responding too many times.",
-            {},
+        generation_fail(
+            generation=generation,
+            attempt=attempt,
+            code="worker_lost",
+            message="The worker processing this job stopped responding too many times.",
+            details={},
         )
         return False
     with transaction.atomic():

@@ -1,8 +1,8 @@
-"""Services that create, cancel and finish jobs.
+"""Services that create jobs and change the user's marks on them.
 
-Every change of a job's status goes through
-`generations.states.generation_transition`; the ComfyUI servers are
-`generations.servers`.
+How a job runs is `generations.pipeline`; how it ends (completed, failed,
+cancelled, refunded) is `generations.finishing`; every status change goes
+through `generations.states.generation_transition`.
 """
 
 import logging
@@ -12,13 +12,10 @@ from typing import BinaryIO
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.utils import timezone
 
 from generations.files import comfy_input_name, input_store
 from generations.images import image_check
 from generations.models import Asset, Generation, GenerationEvent
-from generations.servers import server_stop_prompt
-from generations.states import generation_event_add, generation_transition
 
 logger = logging.getLogger(__name__)
 Status = Generation.Status
@@ -160,51 +157,6 @@ def generation_enqueue(*, generation_id, countdown: float = 0) -> None:
     generation_run.apply_async(args=[str(generation_id)], countdown=countdown)
 
 
-def generation_cancel(*, generation: Generation, reason: str = "Cancelled by the user.") -> bool:
-    """Cancel a job in any non-final state. A queued job never runs; a
-    processing one is interrupted on its server (and removed from the
-    server's queue if it had not started there). Returns False when the
-    job had already finished."""
-    was_processing = generation.status == Status.PROCESSING
-    with transaction.atomic():
-        if not generation_transition(
-            generation=generation,
-            to=Status.CANCELLED,
-            message=reason,
-            completed_at=timezone.now(),
-        ):
-            return False
-        generation_emit_refund(generation=generation)
-        generation_on_finished(generation=generation)
-    if was_processing and generation.server_id and generation.comfy_prompt_id:
-        # Outside the transaction: the server may be slow or down, and the
-        # cancel is already recorded; the worker notices and stops.
-        server_stop_prompt(server=generation.server, prompt_id=generation.comfy_prompt_id)
-    return True
-
-
-def generation_emit_refund(*, generation: Generation) -> bool:
-    """Emit the billing refund hook for a failed or cancelled job, exactly
-    once however often it is called (a conditional update claims it)."""
-    claimed = Generation.objects.filter(
-        id=generation.id,
-        refunded_at__isnull=True,
-        status__in=[Status.FAILED, Status.CANCELLED],
-    ).update(refunded_at=timezone.now())
-    if not claimed:
-        return False
-    from billing.services import usage_refund
-
-    usage_refund(generation_id=generation.id)
-    generation_event_add(
-        generation=generation,
-        kind="refund",
-        message=f"{generation.credits_used} credit(s) returned.",
-        data={"credits": generation.credits_used},
-    )
-    return True
-
-
 def generation_retry(*, generation: Generation) -> Generation:
     """Run a failed or cancelled job again as a new job: same workflow
     version, same parameters (seeds included), same input image."""
@@ -269,22 +221,3 @@ def generation_annotate(
     if fields:
         generation.save(update_fields=fields)
     return generation
-
-
-def generation_on_finished(*, generation: Generation) -> None:
-    """What happens once a job is final (completed, failed or cancelled):
-    the user is notified, and a job from a watched folder is handed back to
-    its source (the result uploaded, or the failure recorded). Safe to call
-    more than once; effects run after the caller's transaction commits."""
-    # Imported here: notifications imports this module.
-    from generations.notifications import generation_notify_finished
-
-    generation_notify_finished(generation=generation)
-    if generation.source in (Generation.Source.DRIVE, Generation.Source.INBOX):
-        from celery import current_app
-
-        # By name: the drive app builds on this one, not the other way round.
-        job_id = str(generation.id)
-        transaction.on_commit(
-            lambda: current_app.send_task("drive.tasks.delivery_run", args=[job_id])
-        )

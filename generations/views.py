@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from billing.services import QuotaExceeded, RateLimited
-from generations import selectors, services
+from generations import finishing, selectors, services
 from generations.files import asset_from_token, asset_url
 from generations.images import InvalidImage
 from generations.models import Asset, Generation
@@ -154,7 +154,7 @@ def generation_progress(request, generation_id):
 @require_POST
 def generation_cancel(request, generation_id):
     generation = selectors.generation_get(user=request.user, generation_id=generation_id)
-    if services.generation_cancel(generation=generation):
+    if finishing.generation_cancel(generation=generation):
         messages.success(request, "The job was cancelled. Its credits were returned.")
     else:
         messages.info(request, "This job had already finished.")

@@ -210,7 +210,7 @@ def webhook_delivery_create(*, generation: Generation, url: str) -> WebhookDeliv
 
 def webhook_enqueue(*, delivery: WebhookDelivery, countdown: float = 0) -> None:
     """Queue the attempt once the current transaction commits."""
-    from generations.notification_tasks import webhook_deliver
+    from generations.tasks import webhook_deliver
 
     delivery_id = delivery.id
     transaction.on_commit(
