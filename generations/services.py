@@ -5,26 +5,30 @@ cancelled, refunded) is `generations.finishing`; every status change goes
 through `generations.states.generation_transition`.
 """
 
+import hashlib
+import json
 import logging
 import uuid
+from dataclasses import dataclass
 from typing import BinaryIO
+from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.http import Http404
 
+from creator_site import netguard
+from creator_site.errors import Conflict, InvalidInput, NotFound
+from generations import selectors
 from generations.files import comfy_input_name, input_store
-from generations.images import image_check
+from generations.images import InvalidImage, image_check, image_fetch, image_read
 from generations.models import Asset, Generation, GenerationEvent
 
 logger = logging.getLogger(__name__)
 Status = Generation.Status
 
-
-# --- jobs ---------------------------------------------------------------------
-
-UPLOAD_MAX_BYTES_DEFAULT = 10 * 1024 * 1024
-UPLOAD_MAX_PIXELS_DEFAULT = 40_000_000
+IDEMPOTENCY_CONSTRAINT = "generations_unique_idempotency_key"
 
 
 def generation_create(
@@ -62,8 +66,8 @@ def generation_create(
 
     info = image_check(
         image,
-        max_bytes=getattr(settings, "UPLOAD_MAX_BYTES", UPLOAD_MAX_BYTES_DEFAULT),
-        max_pixels=getattr(settings, "UPLOAD_MAX_PIXELS", UPLOAD_MAX_PIXELS_DEFAULT),
+        max_bytes=settings.UPLOAD_MAX_BYTES,
+        max_pixels=settings.UPLOAD_MAX_PIXELS,
         name=image_name,
     )
     if not isinstance(image, bytes | bytearray):
@@ -152,9 +156,178 @@ def generation_create(
 
 
 def generation_enqueue(*, generation_id, countdown: float = 0) -> None:
+    """Queue the job for a worker now (call it on commit)."""
     from generations.tasks import generation_run
 
     generation_run.apply_async(args=[str(generation_id)], countdown=countdown)
+
+
+# --- creating a job from an API request --------------------------------------------
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """A job as an API request describes it: parsed, not yet checked against
+    the database. Exactly one of `image` (a multipart upload), `asset_id`
+    (an earlier upload) and `image_url` is given."""
+
+    workflow: str  # slug or id
+    parameters: dict
+    project_id: uuid.UUID | None = None
+    webhook_url: str = ""
+    idempotency_key: str | None = None
+    image: BinaryIO | None = None
+    image_name: str = ""
+    asset_id: uuid.UUID | None = None
+    image_url: str | None = None
+    api_key_id: str | None = None
+
+
+def _field_error(field: str, message: str, code: str | None = None) -> InvalidInput:
+    return InvalidInput(message, code=code, details={field: [message]})
+
+
+def generation_create_or_replay(
+    *, user, request: JobRequest, subscription=None
+) -> tuple[Generation, bool]:
+    """Create the job an API request describes, or find the one an identical
+    earlier request (same Idempotency-Key, same body) created. Returns
+    (job, created).
+
+    Raises InvalidInput (per-field `details`; code `unsafe_url`,
+    `unreachable_url`, `file_too_large`… when there is a specific one),
+    Conflict (the key was used with another body), or billing's
+    QuotaExceeded / RateLimited; creates and queues nothing when it raises.
+    An image_url is fetched only when no earlier job answers the request.
+    """
+    from workflows.parameters import ParameterValuesError
+    from workflows.selectors import project_get_for_user, workflow_version_get_for_user
+
+    image_field = "image_url" if request.image_url else "image"
+    try:
+        # The workflow and its latest version (the one the job will run) together.
+        version = workflow_version_get_for_user(user=user, id_or_slug=request.workflow)
+    except (Http404, NotFound):  # workflows' selectors raise Http404 today
+        raise _field_error(
+            "workflow",
+            "No workflow with this slug or id is available to you. "
+            "GET /api/v1/workflows lists the ones you can run.",
+        ) from None
+    workflow = version.workflow
+    project = None
+    if request.project_id:
+        try:
+            project = project_get_for_user(user=user, project_id=request.project_id)
+        except (Http404, NotFound):
+            raise _field_error("project", "You have no project with this id.") from None
+    if request.webhook_url:
+        try:
+            netguard.check_url(request.webhook_url)
+        except netguard.UnsafeURL as exc:
+            raise _field_error("webhook_url", str(exc), "unsafe_url") from exc
+        except netguard.OutboundError as exc:
+            raise _field_error("webhook_url", str(exc), "unreachable_url") from exc
+
+    image, image_name, image_digest = None, "", None
+    if request.image is not None:
+        try:
+            image = image_read(request.image, max_bytes=settings.UPLOAD_MAX_BYTES)
+        except InvalidImage as exc:
+            raise _field_error("image", exc.message, exc.code) from exc
+        image_name = request.image_name
+        image_digest = hashlib.sha256(image).hexdigest()
+    elif request.asset_id is not None:
+        asset = selectors.upload_get(user=user, asset_id=request.asset_id)
+        if asset is None:
+            raise _field_error("asset_id", "You have no uploaded image with this id.")
+        image_name, image_digest = asset.original_name, asset.sha256
+        with asset.file.open("rb") as handle:
+            image = handle.read()
+    if request.image_url:
+        image_name = unquote(urlsplit(request.image_url).path.rsplit("/", 1)[-1])[:255]
+
+    fingerprint = _fingerprint(
+        workflow=workflow, project=project, request=request, image_digest=image_digest
+    )
+    existing = _existing_for_key(user=user, key=request.idempotency_key, fingerprint=fingerprint)
+    if existing is not None:
+        return existing, False
+    try:
+        if image is None:
+            image = image_fetch(
+                request.image_url,
+                max_bytes=settings.UPLOAD_MAX_BYTES,
+                timeout=settings.IMAGE_URL_TIMEOUT,
+            )
+        # generation_create checks every input, then creates the job, its
+        # fingerprint and its credit reservation in one transaction (so a
+        # concurrent request with the same key waits on the unique index
+        # until it commits, then sees the fingerprint it must match).
+        job = generation_create(
+            user=user,
+            workflow=workflow,
+            version=version,
+            image=image,
+            image_name=image_name,
+            values=request.parameters,
+            source=Generation.Source.API,
+            project=project,
+            webhook_url=request.webhook_url,
+            idempotency_key=request.idempotency_key,
+            idempotency_fingerprint=fingerprint if request.idempotency_key is not None else "",
+            source_ref={"api_key": request.api_key_id} if request.api_key_id else {},
+            subscription=subscription,
+        )
+    except InvalidImage as exc:
+        raise _field_error(image_field, exc.message, exc.code) from exc
+    except ParameterValuesError as exc:
+        raise InvalidInput(str(exc), details={"parameters": exc.errors}) from exc
+    except IntegrityError as exc:
+        if request.idempotency_key is None or IDEMPOTENCY_CONSTRAINT not in str(exc):
+            raise
+        # Lost the race to an identical request: answer with its job.
+        existing = _existing_for_key(
+            user=user, key=request.idempotency_key, fingerprint=fingerprint
+        )
+        if existing is None:
+            raise
+        return existing, False
+    return job, True
+
+
+def _fingerprint(*, workflow, project, request: JobRequest, image_digest: str | None) -> str:
+    # The fingerprint covers the body as the server understood it plus the
+    # image's digest, so "the same request" means the same job would result.
+    # An image_url is fingerprinted by the URL: a replay must not fetch again.
+    canonical = {
+        "workflow": str(workflow.id),
+        "parameters": request.parameters or {},
+        "project": str(project.id) if project else None,
+        "webhook_url": request.webhook_url,
+        "image_url": request.image_url,
+        "asset_id": str(request.asset_id) if request.asset_id else None,
+        "image_sha256": image_digest,
+    }
+    return hashlib.sha256(
+        json.dumps(canonical, sort_keys=True, separators=(",", ":"), default=str).encode()
+    ).hexdigest()
+
+
+def _existing_for_key(*, user, key: str | None, fingerprint: str) -> Generation | None:
+    """The job an earlier request with this Idempotency-Key created, if any.
+    Raises Conflict when that request had a different body."""
+    if key is None:
+        return None
+    existing = selectors.generation_get_by_idempotency_key(user=user, key=key)
+    if existing is not None and existing.idempotency_fingerprint != fingerprint:
+        raise Conflict(
+            "This Idempotency-Key was already used with a different request body. "
+            "Use a new key for a new job."
+        )
+    return existing
+
+
+# --- after the fact ---------------------------------------------------------------------
 
 
 def generation_retry(*, generation: Generation) -> Generation:

@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.http import Http404
 
 from accounts.models import User
+from creator_site.errors import NotFound
 from generations.images import InvalidImage
 from generations.models import Asset, Generation
 from generations.services import generation_create
@@ -44,7 +45,7 @@ class Command(BaseCommand):
         user = self._user(options["user"])
         try:
             workflow = workflow_get_for_user(user=user, id_or_slug=options["workflow"])
-        except Http404 as exc:
+        except (Http404, NotFound) as exc:  # workflows' selectors raise Http404 today
             raise CommandError(f"No workflow {options['workflow']!r} visible to {user}.") from exc
         path = Path(options["image"])
         if not path.is_file():
