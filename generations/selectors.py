@@ -3,10 +3,13 @@
 (The servers' cached `object_info` and readiness are in generations.servers.)
 """
 
+from collections.abc import Iterable
+
 from django.db.models import Count, Prefetch, QuerySet
 from django.http import Http404
 
 from creator_site.errors import InvalidInput, NotFound
+from generations.files import asset_url
 from generations.models import Asset, Generation
 
 
@@ -82,6 +85,17 @@ def generation_get_with_outputs(*, generation_id) -> Generation:
         .prefetch_related(generation_outputs_prefetch())
         .get(id=generation_id)
     )
+
+
+def generation_thumbnails_attach(*, generations: Iterable[Generation]) -> None:
+    """Set `thumbnail_url` (None without one) on each job, in one query."""
+    generations = list(generations)
+    ids = [g.id for g in generations]
+    thumbs = {}
+    for asset in Asset.objects.filter(generation_id__in=ids, kind=Asset.Kind.THUMBNAIL):
+        thumbs.setdefault(asset.generation_id, asset_url(asset))
+    for generation in generations:
+        generation.thumbnail_url = thumbs.get(generation.id)
 
 
 def generation_counts(*, user) -> dict[str, int]:

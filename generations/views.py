@@ -24,26 +24,6 @@ Status = Generation.Status
 
 
 @login_required
-def dashboard(request):
-    # The dashboard gathers what the other apps say about this user.
-    from billing.selectors import billing_me
-    from drive.selectors import connection_alerts
-
-    recent = list(selectors.generation_list(user=request.user)[:10])
-    _attach_urls(recent)
-    return render(
-        request,
-        "generations/dashboard.html",
-        {
-            "recent": recent,
-            "counts": selectors.generation_counts(user=request.user),
-            "quota": billing_me(user=request.user),
-            "drive_alerts": connection_alerts(user=request.user),
-        },
-    )
-
-
-@login_required
 @require_POST
 def generation_create(request):
     workflow = workflow_get_for_user(user=request.user, id_or_slug=request.POST.get("workflow"))
@@ -103,7 +83,7 @@ def generation_gallery(request):
         page = Paginator(queryset, 24).get_page(request.GET.get("page"))
     except Exception as exc:  # a malformed id in a filter
         raise Http404("No such filter.") from exc
-    _attach_urls(page.object_list)
+    selectors.generation_thumbnails_attach(generations=page.object_list)
     return render(
         request,
         "generations/gallery.html",
@@ -142,7 +122,7 @@ def generation_progress(request, generation_id):
     generation = selectors.generation_get(user=request.user, generation_id=generation_id)
     live = progress_get(generation=generation)
     if request.GET.get("row"):
-        _attach_urls([generation])
+        selectors.generation_thumbnails_attach(generations=[generation])
         return render(request, "generations/_job_row.html", {"job": generation, "live": live})
     response = render(request, "generations/_progress.html", {"job": generation, "live": live})
     if generation.is_final and request.GET.get("was") != generation.status:
@@ -214,13 +194,3 @@ def _parse_bool(value) -> bool | None:
     if value is None:
         return None
     return value in ("1", "true", "on")
-
-
-def _attach_urls(generations) -> None:
-    """One query for the thumbnails of a page of jobs."""
-    ids = [g.id for g in generations]
-    thumbs = {}
-    for asset in Asset.objects.filter(generation_id__in=ids, kind=Asset.Kind.THUMBNAIL):
-        thumbs.setdefault(asset.generation_id, asset_url(asset))
-    for generation in generations:
-        generation.thumbnail_url = thumbs.get(generation.id)
