@@ -46,7 +46,7 @@ def generation_list(*, user, filters: dict | None = None) -> QuerySet[Generation
 
         try:
             workflow = workflow_get_for_user(user=user, id_or_slug=filters["workflow_ref"])
-        except (Http404, NotFound):  # workflows' selectors raise Http404 today
+        except (Http404, NotFound):  # Http404: what workflows' selectors use today
             message = "No workflow with this slug or id."
             raise InvalidInput(message, details={"workflow": [message]}) from None
         qs = qs.filter(workflow_id=workflow.id)

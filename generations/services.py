@@ -207,7 +207,7 @@ def generation_create_or_replay(
     try:
         # The workflow and its latest version (the one the job will run) together.
         version = workflow_version_get_for_user(user=user, id_or_slug=request.workflow)
-    except (Http404, NotFound):  # workflows' selectors raise Http404 today
+    except (Http404, NotFound):  # Http404: what workflows' selectors use today
         raise _field_error(
             "workflow",
             "No workflow with this slug or id is available to you. "

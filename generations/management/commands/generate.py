@@ -45,7 +45,7 @@ class Command(BaseCommand):
         user = self._user(options["user"])
         try:
             workflow = workflow_get_for_user(user=user, id_or_slug=options["workflow"])
-        except (Http404, NotFound) as exc:  # workflows' selectors raise Http404 today
+        except (Http404, NotFound) as exc:  # Http404: what workflows' selectors use today
             raise CommandError(f"No workflow {options['workflow']!r} visible to {user}.") from exc
         path = Path(options["image"])
         if not path.is_file():
