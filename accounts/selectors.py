@@ -1,10 +1,9 @@
-"""Selectors that read accounts, API keys and a user's stored files."""
+"""Selectors that read accounts and API keys.
 
-from collections.abc import Iterator
+A user's stored files are generations' (generations.files.user_file_names)."""
 
 from allauth.account.models import EmailAddress
 from django.core.exceptions import ValidationError
-from django.core.files.storage import default_storage
 from django.db.models import QuerySet
 
 from accounts.models import ApiKey, User
@@ -62,52 +61,3 @@ def user_export_profile(*, user: User) -> dict:
             for a in EmailAddress.objects.filter(user=user).order_by("email")
         ],
     }
-
-
-def user_storage_prefixes(*, user: User) -> list[str]:
-    """Where other apps keep the user's files in default_storage (no trailing slash)."""
-    return [f"uploads/{user.id}", f"outputs/{user.id}"]
-
-
-def user_stored_file_names(*, user: User) -> list[str]:
-    """Every stored file under the user's prefixes, as storage names."""
-    return [name for prefix in user_storage_prefixes(user=user) for name in _walk_files(prefix)]
-
-
-def user_stored_dir_names(*, user: User) -> list[str]:
-    """The folders under (and including) the user's prefixes, deepest first."""
-    dirs: list[str] = []
-    for prefix in user_storage_prefixes(user=user):
-        dirs.extend(_walk_dirs(prefix))
-        if _listdir(prefix) is not None:
-            dirs.append(prefix)
-    return sorted(dirs, key=lambda d: d.count("/"), reverse=True)
-
-
-def _listdir(path: str) -> tuple[list[str], list[str]] | None:
-    # Local-disk storage raises for a folder that was never created; object
-    # stores answer with an empty listing. Both mean "nothing stored here".
-    try:
-        return default_storage.listdir(path)
-    except FileNotFoundError:
-        return None
-
-
-def _walk_files(path: str) -> Iterator[str]:
-    listing = _listdir(path)
-    if listing is None:
-        return
-    dirs, files = listing
-    for name in sorted(files):
-        yield f"{path}/{name}"
-    for name in sorted(dirs):
-        yield from _walk_files(f"{path}/{name}")
-
-
-def _walk_dirs(path: str) -> Iterator[str]:
-    listing = _listdir(path)
-    if listing is None:
-        return
-    for name in sorted(listing[0]):
-        yield f"{path}/{name}"
-        yield from _walk_dirs(f"{path}/{name}")

@@ -19,6 +19,7 @@ from django.utils import timezone
 from accounts import selectors
 from accounts.models import ApiKey, User, new_webhook_secret
 from creator_site.errors import NotFound
+from generations.files import user_file_names, user_folder_names
 
 logger = logging.getLogger(__name__)
 
@@ -189,7 +190,7 @@ def user_export_write_zip(*, user: User, fileobj: IO[bytes]) -> None:
             selectors.api_key_public_fields(api_key=k) for k in selectors.api_key_list(user=user)
         ]
         archive.writestr("api_keys.json", _to_json(api_keys))
-        for name in selectors.user_stored_file_names(user=user):
+        for name in user_file_names(user_id=user.id):
             # Copy in chunks: outputs can be large and must not sit in memory whole.
             with default_storage.open(name, "rb") as src, archive.open(name, "w") as dst:
                 for chunk in src.chunks():
@@ -203,8 +204,8 @@ def _to_json(data) -> str:
 def user_delete(*, user: User) -> None:
     """Delete the account and everything it owns (GDPR erasure).
 
-    Removes every stored file under `uploads/<user_id>/` and
-    `outputs/<user_id>/`, then the user row; database cascades remove the rest
+    Removes every stored file of the user (generations.files knows where
+    they are), then the user row; database cascades remove the rest
     (API keys, email addresses, social accounts, subscription, jobs…). Not
     reversible. Safe to call again if it failed half-way: the files go first,
     so a retry finds the row and finishes the job.
@@ -223,11 +224,11 @@ def user_delete(*, user: User) -> None:
 
 
 def _delete_stored_files(*, user: User) -> None:
-    for name in selectors.user_stored_file_names(user=user):
+    for name in user_file_names(user_id=user.id):
         default_storage.delete(name)
     # Local-disk storage keeps empty folders behind; removing them leaves no
     # trace of the user. On object stores folders do not exist and this is a no-op.
-    for name in selectors.user_stored_dir_names(user=user):
+    for name in user_folder_names(user_id=user.id):
         try:
             default_storage.delete(name)
         except OSError:

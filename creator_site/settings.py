@@ -305,7 +305,7 @@ API_KEY_LAST_USED_RESOLUTION = timedelta(minutes=1)
 # Where workflows gets the ComfyUI node catalogue it validates graphs against
 # (a function returning `/object_info` or None). The engine owns the servers
 # and imports workflows, so the site wires the reverse link here.
-WORKFLOWS_OBJECT_INFO = "generations.selectors.comfyui_object_info"
+WORKFLOWS_OBJECT_INFO = "generations.servers.comfyui_object_info"
 
 STRIPE_LIVE_MODE = env.bool("STRIPE_LIVE_MODE", default=False)
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")

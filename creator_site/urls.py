@@ -5,14 +5,13 @@ from django.views.generic import TemplateView
 
 from billing import views as billing_views
 from creator_site import views
-from generations.views import dashboard
 
 urlpatterns = [
     path("", TemplateView.as_view(template_name="landing.html"), name="landing"),
     path("health", views.health, name="health"),
     path("ready", views.ready, name="ready"),
     path("metrics", views.metrics, name="metrics"),
-    path("dashboard/", dashboard, name="dashboard"),
+    path("dashboard/", views.dashboard, name="dashboard"),
     path("pricing/", billing_views.pricing, name="pricing"),
     path("stripe/", include("djstripe.urls", namespace="djstripe")),
     # Before allauth's: its Google views fail with a 500 when Google is not set up.

@@ -1,13 +1,37 @@
-"""Process probes for load balancers and orchestrators; no authentication."""
+"""The site's own pages: the dashboard, which gathers what each app says
+about the member; process probes for load balancers and orchestrators (no
+authentication); metrics; the admin's Operations page."""
 
 from django.conf import settings
+from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import JsonResponse
+from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from kombu import Connection
 
+from billing.selectors import billing_me
+from drive.selectors import connection_alerts
+from generations import selectors as generation_selectors
+
 BROKER_TIMEOUT_SECONDS = 2
+
+
+@login_required
+def dashboard(request):
+    recent = list(generation_selectors.generation_list(user=request.user)[:10])
+    generation_selectors.generation_thumbnails_attach(generations=recent)
+    return render(
+        request,
+        "dashboard.html",
+        {
+            "recent": recent,
+            "counts": generation_selectors.generation_counts(user=request.user),
+            "quota": billing_me(user=request.user),
+            "drive_alerts": connection_alerts(user=request.user),
+        },
+    )
 
 
 def _database_ok() -> tuple[bool, str]:
@@ -36,7 +60,7 @@ def _broker_ok() -> tuple[bool, str]:
 
 
 def _comfyui_ok() -> tuple[bool, str]:
-    from generations.selectors import comfyui_ready
+    from generations.servers import comfyui_ready
 
     try:
         return comfyui_ready()
@@ -137,8 +161,6 @@ def metrics(request):
 
 def operations(request):
     """The admin's Operations page (staff only, wired in urls.py)."""
-    from django.shortcuts import render
-
     from creator_site.ops import ops_numbers
 
     return render(

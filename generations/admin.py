@@ -1,8 +1,9 @@
 from django.contrib import admin, messages
 from django.db.models import Count, Q
 
+from generations.finishing import generation_cancel
 from generations.models import Asset, ComfyServer, Generation, GenerationEvent, WebhookDelivery
-from generations.services import generation_cancel, generation_retry
+from generations.services import generation_retry
 
 
 class GenerationEventInline(admin.TabularInline):

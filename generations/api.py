@@ -1,26 +1,17 @@
 """The jobs API: create (async and sync), read, list, cancel; uploads.
 
-Views parse input, call the generations services and selectors, and render
-with generations.serializers. Errors leave as DRF exceptions and are shaped
-by creator_site.api_errors into {"error": {"code", "message", "details"}}.
+Views parse input, call one generations service or selector, and render
+with generations.serializers. Errors leave as exceptions (DRF's, or the
+domain errors services raise) and are shaped by creator_site.api_errors
+into {"error": {"code", "message", "details"}}.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
-import time
 import uuid
-from dataclasses import dataclass
-from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
-from django.core.cache import cache
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
-from django.db import IntegrityError, connection
-from django.db.models import Prefetch
 from django.urls import reverse
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -42,16 +33,15 @@ from accounts.throttles import (
     JobCreateRateThrottle,
     RateLimitHeadersMixin,
 )
-from billing import services as billing_errors
 from billing.services import subscription_loaded
-from creator_site import netguard
-from creator_site.errors import NotFound
-from generations import selectors, services
-from generations.images import InvalidImage, image_check
-from generations.models import Asset, Generation
-from generations.pipeline import progress_cache_key
+from creator_site.api_errors import error_responses as _error_responses
+from creator_site.errors import Conflict, InvalidInput
+from generations import finishing, selectors, services
+from generations.files import upload_create
+from generations.images import InvalidImage
+from generations.models import Generation
+from generations.progress import progress_get_many, progress_wait_final
 from generations.serializers import (
-    ErrorSerializer,
     JobCreateMultipartSerializer,
     JobCreateSerializer,
     JobListFilterSerializer,
@@ -59,47 +49,10 @@ from generations.serializers import (
     UploadCreateSerializer,
     UploadSerializer,
 )
-from workflows.parameters import ParameterValuesError
 
 Status = Generation.Status
 
 IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII
-IDEMPOTENCY_CONSTRAINT = "generations_unique_idempotency_key"
-SYNC_WAIT_DEFAULT = 60
-SYNC_WAIT_MAX = 120
-# While a sync request waits it reads the cache (fed by the worker on every
-# change); the row is read this rarely, only to notice a cancel or a job the
-# reaper failed, which do not write the cache.
-SYNC_DB_CHECK_SECONDS = 5.0
-IMAGE_URL_TIMEOUT_DEFAULT = 15.0
-
-
-# --- errors -------------------------------------------------------------------
-
-
-class QuotaExceeded(exceptions.APIException):
-    """The account has no allowance, credits or overage left (billing raises it)."""
-
-    status_code = status.HTTP_402_PAYMENT_REQUIRED
-    default_detail = "You have used this month's images. Upgrade your plan or buy credits."
-    default_code = "quota_exceeded"
-    error_code = "quota_exceeded"
-
-
-class Conflict(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "The request conflicts with the current state of the resource."
-    default_code = "conflict"
-    error_code = "conflict"
-
-
-class InputRejected(exceptions.ValidationError):
-    """A 400 with a specific stable code (`unsafe_url`, `file_too_large`…)
-    and the problem under the field it concerns."""
-
-    def __init__(self, code: str, field: str, message: str):
-        super().__init__({field: [message]})
-        self.error_code = code
 
 
 def _invalid(field: str, message: str) -> exceptions.ValidationError:
@@ -116,20 +69,6 @@ class ApiJSONParser(JSONParser):
             raise exceptions.ParseError("The JSON body is nested too deeply.") from exc
 
 
-def _error_responses(*codes: int) -> dict:
-    described = {
-        400: "Invalid input; `details` names each problem by field.",
-        401: "Missing, malformed, revoked or expired API key.",
-        402: "Quota exceeded (`quota_exceeded`).",
-        403: "The API key lacks the scope this endpoint needs (`forbidden`).",
-        404: "No such resource, or it belongs to someone else (`not_found`).",
-        409: "Conflict (`conflict`).",
-        415: "Unsupported Content-Type (`unsupported_media_type`).",
-        429: "Rate limited (`rate_limited`); see `Retry-After`.",
-    }
-    return {code: OpenApiResponse(ErrorSerializer, description=described[code]) for code in codes}
-
-
 _RATE_HEADERS = [
     OpenApiParameter(
         "Idempotency-Key",
@@ -143,31 +82,12 @@ _RATE_HEADERS = [
 ]
 
 
-def _setting(name: str, default):
-    return getattr(settings, name, default)
-
-
 # --- creating a job -----------------------------------------------------------
 
 
-@dataclass
-class _JobRequest:
-    workflow: object
-    version: object  # the workflow's latest version, which the job runs
-    project: object
-    parameters: dict
-    webhook_url: str
-    idempotency_key: str | None
-    fingerprint: str
-    image_name: str
-    image: bytes | None  # known up front for uploads and stored assets
-    image_url: str | None
-
-
-def _parse_job_request(request) -> _JobRequest:
-    """Validate everything that can be checked without the image's content."""
-    from workflows.selectors import project_get_for_user, workflow_version_get_for_user
-
+def _parse_job_request(request) -> services.JobRequest:
+    """The body and headers as a JobRequest; what needs the database (the
+    workflow, the project, an upload) is checked by the service."""
     multipart = (request.content_type or "").startswith("multipart/")
     data = request.data
     if not multipart and not hasattr(data, "keys"):
@@ -188,201 +108,29 @@ def _parse_job_request(request) -> _JobRequest:
         raise _invalid(
             "Idempotency-Key", "Use 1 to 255 visible ASCII characters (a UUID works well)."
         )
-    try:
-        # The workflow and its latest version (the one the job will run) together.
-        version = workflow_version_get_for_user(user=request.user, id_or_slug=attrs["workflow"])
-    except NotFound:
-        raise _invalid(
-            "workflow",
-            "No workflow with this slug or id is available to you. "
-            "GET /api/v1/workflows lists the ones you can run.",
-        ) from None
-    workflow = version.workflow
-    project = None
-    if attrs.get("project"):
-        try:
-            project = project_get_for_user(user=request.user, project_id=attrs["project"])
-        except NotFound:
-            raise _invalid("project", "You have no project with this id.") from None
-    webhook_url = attrs.get("webhook_url") or ""
-    if webhook_url:
-        _check_outbound_url("webhook_url", webhook_url)
-
-    image, image_name, image_digest = None, "", None
-    if attrs.get("image") is not None:
-        upload = attrs["image"]
-        image = _read_upload(upload)
-        image_name = upload.name or ""
-        image_digest = hashlib.sha256(image).hexdigest()
-    elif attrs.get("asset_id") is not None:
-        asset = Asset.objects.filter(
-            id=attrs["asset_id"], user=request.user, kind=Asset.Kind.INPUT
-        ).first()
-        if asset is None:
-            raise _invalid("asset_id", "You have no uploaded image with this id.")
-        image_name, image_digest = asset.original_name, asset.sha256
-        with asset.file.open("rb") as handle:
-            image = handle.read()
-    image_url = attrs.get("image_url")
-    if image_url:
-        image_name = unquote(urlsplit(image_url).path.rsplit("/", 1)[-1])[:255]
-
-    # The fingerprint covers the body as the server understood it plus the
-    # image's digest, so "the same request" means the same job would result.
-    # An image_url is fingerprinted by the URL: a replay must not fetch again.
-    canonical = {
-        "workflow": str(workflow.id),
-        "parameters": attrs.get("parameters") or {},
-        "project": str(project.id) if project else None,
-        "webhook_url": webhook_url,
-        "image_url": image_url,
-        "asset_id": str(attrs["asset_id"]) if attrs.get("asset_id") else None,
-        "image_sha256": image_digest,
-    }
-    fingerprint = hashlib.sha256(
-        json.dumps(canonical, sort_keys=True, separators=(",", ":"), default=str).encode()
-    ).hexdigest()
-    return _JobRequest(
-        workflow=workflow,
-        version=version,
-        project=project,
+    upload = attrs.get("image")
+    return services.JobRequest(
+        workflow=attrs["workflow"],
         parameters=attrs.get("parameters") or {},
-        webhook_url=webhook_url,
+        project_id=attrs.get("project") or None,
+        webhook_url=attrs.get("webhook_url") or "",
         idempotency_key=key,
-        fingerprint=fingerprint,
-        image_name=image_name,
-        image=image,
-        image_url=image_url,
+        image=upload,
+        image_name=(upload.name or "") if upload is not None else "",
+        asset_id=attrs.get("asset_id"),
+        image_url=attrs.get("image_url"),
+        api_key_id=str(request.auth.id) if _is_key(request) else None,
     )
-
-
-def _read_upload(upload) -> bytes:
-    max_bytes = _setting("UPLOAD_MAX_BYTES", services.UPLOAD_MAX_BYTES_DEFAULT)
-    if upload.size is not None and upload.size > max_bytes:
-        raise InputRejected(
-            "file_too_large",
-            "image",
-            f"The image is larger than {max_bytes // (1024 * 1024)} MB. "
-            "Resize or compress it and try again.",
-        )
-    upload.seek(0)
-    return upload.read(max_bytes + 1)
-
-
-def _check_outbound_url(field: str, url: str) -> None:
-    try:
-        netguard.check_url(url)
-    except netguard.UnsafeURL as exc:
-        raise InputRejected("unsafe_url", field, str(exc)) from exc
-    except netguard.OutboundError as exc:
-        raise InputRejected("unreachable_url", field, str(exc)) from exc
-
-
-def _fetch_image(url: str) -> bytes:
-    """Download an image through the outbound guard: public addresses only
-    (every redirect hop re-checked), the upload size cap, a total timeout."""
-    max_bytes = _setting("UPLOAD_MAX_BYTES", services.UPLOAD_MAX_BYTES_DEFAULT)
-    try:
-        response = netguard.safe_request(
-            "GET",
-            url,
-            headers={"Accept": "image/*", "User-Agent": "Creator image fetcher"},
-            timeout=_setting("IMAGE_URL_TIMEOUT", IMAGE_URL_TIMEOUT_DEFAULT),
-            max_bytes=max_bytes,
-            allow_redirects=True,
-        )
-    except netguard.UnsafeURL as exc:
-        raise InputRejected("unsafe_url", "image_url", str(exc)) from exc
-    except netguard.ResponseTooLarge as exc:
-        raise InputRejected(
-            "file_too_large",
-            "image_url",
-            f"The image is larger than {max_bytes // (1024 * 1024)} MB. "
-            "Resize or compress it and try again.",
-        ) from exc
-    except netguard.OutboundError as exc:
-        raise InputRejected("unreachable_url", "image_url", str(exc)) from exc
-    if response.status != 200:
-        raise InputRejected(
-            "unreachable_url",
-            "image_url",
-            f"Downloading the image failed: the server answered HTTP {response.status}.",
-        )
-    return response.body
-
-
-def _existing_for_key(*, user, job_request: _JobRequest) -> Generation | None:
-    """The job an earlier request with this Idempotency-Key created, if any.
-    Raises Conflict when that request had a different body."""
-    if job_request.idempotency_key is None:
-        return None
-    existing = Generation.objects.filter(
-        user=user, idempotency_key=job_request.idempotency_key
-    ).first()
-    if existing is not None and existing.idempotency_fingerprint != job_request.fingerprint:
-        raise Conflict(
-            "This Idempotency-Key was already used with a different request body. "
-            "Use a new key for a new job."
-        )
-    return existing
 
 
 def job_create_from_request(request) -> tuple[Generation, bool]:
     """Create the job a request describes, or find the one an identical
-    earlier request (same Idempotency-Key) created. Returns (job, created).
-
-    Raises DRF exceptions (400 with per-field details, 409) and creates or
-    queues nothing when it raises.
-    """
-    job_request = _parse_job_request(request)
-    existing = _existing_for_key(user=request.user, job_request=job_request)
-    if existing is not None:
-        return existing, False
-    image = job_request.image
-    if image is None:
-        image = _fetch_image(job_request.image_url)
-    # generation_create checks every input, then creates the job, its
-    # fingerprint and its credit reservation in one transaction (so a
-    # concurrent request with the same key waits on the unique index until
-    # it commits, then sees the fingerprint it must match).
-    try:
-        job = services.generation_create(
-            user=request.user,
-            workflow=job_request.workflow,
-            version=job_request.version,
-            image=image,
-            image_name=job_request.image_name,
-            values=job_request.parameters,
-            source=Generation.Source.API,
-            project=job_request.project,
-            webhook_url=job_request.webhook_url,
-            idempotency_key=job_request.idempotency_key,
-            idempotency_fingerprint=job_request.fingerprint
-            if job_request.idempotency_key is not None
-            else "",
-            source_ref={"api_key": str(request.auth.id)} if _is_key(request) else {},
-            subscription=subscription_loaded(request.user),
-        )
-    except billing_errors.QuotaExceeded as exc:
-        raise QuotaExceeded(exc.message) from exc
-    except billing_errors.RateLimited as exc:
-        raise exceptions.Throttled(
-            wait=exc.retry_after, detail=getattr(exc, "message", None) or str(exc)
-        ) from exc
-    except InvalidImage as exc:
-        field = "image_url" if job_request.image_url else "image"
-        raise InputRejected(exc.code, field, exc.message) from exc
-    except ParameterValuesError as exc:
-        raise exceptions.ValidationError({"parameters": exc.errors}) from exc
-    except IntegrityError as exc:
-        if job_request.idempotency_key is None or IDEMPOTENCY_CONSTRAINT not in str(exc):
-            raise
-        # Lost the race to an identical request: answer with its job.
-        existing = _existing_for_key(user=request.user, job_request=job_request)
-        if existing is None:
-            raise
-        return existing, False
-    return job, True
+    earlier request (same Idempotency-Key) created. Returns (job, created)."""
+    return services.generation_create_or_replay(
+        user=request.user,
+        request=_parse_job_request(request),
+        subscription=subscription_loaded(request.user),
+    )
 
 
 def _is_key(request) -> bool:
@@ -394,27 +142,6 @@ def _is_key(request) -> bool:
 # --- reading jobs -------------------------------------------------------------
 
 
-def _outputs_prefetch() -> Prefetch:
-    return Prefetch(
-        "assets",
-        queryset=Asset.objects.filter(kind=Asset.Kind.OUTPUT).order_by("created_at"),
-        to_attr="output_assets",
-    )
-
-
-def _live_progress(jobs: list[Generation]) -> dict[str, dict]:
-    """The worker's cache entries of processing jobs (fresher than the row)."""
-    keys = {progress_cache_key(j.id): str(j.id) for j in jobs if j.status == Status.PROCESSING}
-    if not keys:
-        return {}
-    found = cache.get_many(list(keys))
-    return {
-        keys[k]: v
-        for k, v in found.items()
-        if isinstance(v, dict) and v.get("status") == Status.PROCESSING
-    }
-
-
 def _job_data(request, job: Generation, *, fresh: bool = False, current: bool = False) -> dict:
     """The job as the API shows it. `fresh`: the object was just created in
     this request (no outputs, nothing to re-read); `current`: it was just read
@@ -422,16 +149,10 @@ def _job_data(request, job: Generation, *, fresh: bool = False, current: bool = 
     if fresh:
         job.output_assets = []
     elif current:
-        job.output_assets = list(
-            Asset.objects.filter(generation=job, kind=Asset.Kind.OUTPUT).order_by("created_at")
-        )
+        job.output_assets = selectors.generation_outputs(generation=job)
     else:
-        job = (
-            Generation.objects.select_related("workflow")
-            .prefetch_related(_outputs_prefetch())
-            .get(id=job.id)
-        )
-    context = {"request": request, "live": _live_progress([job])}
+        job = selectors.generation_get_with_outputs(generation_id=job.id)
+    context = {"request": request, "live": progress_get_many(generations=[job])}
     return JobSerializer(job, context=context).data
 
 
@@ -521,23 +242,18 @@ class JobListCreateView(RateLimitHeadersMixin, GenericAPIView):
         filters = JobListFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         f = filters.validated_data
-        selector_filters = {"status": f.get("status"), "project": f.get("project")}
-        if f.get("workflow"):
-            from workflows.selectors import workflow_get_for_user
-
-            try:
-                workflow = workflow_get_for_user(user=request.user, id_or_slug=f["workflow"])
-            except NotFound:
-                raise _invalid("workflow", "No workflow with this slug or id.") from None
-            selector_filters["workflow"] = workflow.id
-        jobs = selectors.generation_list(user=request.user, filters=selector_filters)
-        if f.get("created_after"):
-            jobs = jobs.filter(created_at__gte=f["created_after"])
-        if f.get("created_before"):
-            jobs = jobs.filter(created_at__lt=f["created_before"])
-        jobs = jobs.prefetch_related(_outputs_prefetch())
+        jobs = selectors.generation_list(
+            user=request.user,
+            filters={
+                "status": f.get("status"),
+                "project": f.get("project"),
+                "workflow_ref": f.get("workflow"),
+                "created_after": f.get("created_after"),
+                "created_before": f.get("created_before"),
+            },
+        ).prefetch_related(selectors.generation_outputs_prefetch())
         page = self.paginate_queryset(jobs)
-        context = {"request": request, "live": _live_progress(page)}
+        context = {"request": request, "live": progress_get_many(generations=page)}
         return self.get_paginated_response(JobSerializer(page, many=True, context=context).data)
 
     @extend_schema(
@@ -601,7 +317,7 @@ class JobCancelView(RateLimitHeadersMixin, APIView):
     )
     def post(self, request, job_id: uuid.UUID):
         job = selectors.generation_get(user=request.user, generation_id=job_id)
-        if not services.generation_cancel(generation=job, reason="Cancelled through the API."):
+        if not finishing.generation_cancel(generation=job, reason="Cancelled through the API."):
             job.refresh_from_db(fields=["status"])
             raise Conflict(f"This job has already finished ({job.status}); it cannot be cancelled.")
         return Response(_job_data(request, job))
@@ -612,9 +328,7 @@ class JobCancelView(RateLimitHeadersMixin, APIView):
 
 def _requested_wait(request) -> int:
     """Seconds to wait, from `Prefer: wait=N` (RFC 7240), bounded."""
-    default = int(_setting("API_SYNC_WAIT_DEFAULT", SYNC_WAIT_DEFAULT))
-    ceiling = int(_setting("API_SYNC_WAIT_MAX", SYNC_WAIT_MAX))
-    wait = default
+    wait = int(settings.API_SYNC_WAIT_DEFAULT)
     for preference in re.split(r"[,;]", request.headers.get("Prefer", "")):
         name, _, value = preference.strip().partition("=")
         name = name.strip().lower()
@@ -625,38 +339,7 @@ def _requested_wait(request) -> int:
                 wait = int(value.strip().strip('"'))
             except ValueError:
                 continue
-    return max(0, min(wait, ceiling))
-
-
-def _wait_until_final(job_id, seconds: float) -> None:
-    """Sleep until the job is final or `seconds` pass, without holding a
-    database connection: the worker's progress cache entry says when it is
-    done; the row is read only every SYNC_DB_CHECK_SECONDS."""
-    deadline = time.monotonic() + seconds
-    _release_db_connection()
-    delay, last_db_check = 0.05, time.monotonic()
-    while True:
-        state = cache.get(progress_cache_key(job_id))
-        if isinstance(state, dict) and state.get("status") in Generation.FINAL:
-            return
-        now = time.monotonic()
-        if now >= deadline:
-            return
-        if now - last_db_check >= SYNC_DB_CHECK_SECONDS:
-            last_db_check = now
-            current = Generation.objects.filter(id=job_id).values_list("status", flat=True).first()
-            _release_db_connection()
-            if current in Generation.FINAL:
-                return
-        time.sleep(min(delay, max(deadline - now, 0)))
-        delay = min(delay * 1.5, 0.25)
-
-
-def _release_db_connection() -> None:
-    # Inside a transaction (ATOMIC_REQUESTS, or a test) the connection is
-    # the transaction and must stay; otherwise give it back for the wait.
-    if not connection.in_atomic_block:
-        connection.close()
+    return max(0, min(wait, int(settings.API_SYNC_WAIT_MAX)))
 
 
 class GenerateView(RateLimitHeadersMixin, APIView):
@@ -697,7 +380,7 @@ class GenerateView(RateLimitHeadersMixin, APIView):
         wait = _requested_wait(request)
         job, _created = job_create_from_request(request)
         if job.status not in Generation.FINAL and wait:
-            _wait_until_final(job.id, wait)
+            progress_wait_final(generation_id=job.id, seconds=wait)
         job.refresh_from_db()
         finished = job.status in Generation.FINAL
         return Response(
@@ -711,36 +394,6 @@ class GenerateView(RateLimitHeadersMixin, APIView):
 
 
 # --- uploads --------------------------------------------------------------------
-
-
-def _upload_store(*, user, upload) -> Asset:
-    """Check an uploaded image like every other input and store it as an
-    input asset that no job owns yet. Raises InvalidImage."""
-    data = _read_upload(upload)
-    info = image_check(
-        data,
-        max_bytes=_setting("UPLOAD_MAX_BYTES", services.UPLOAD_MAX_BYTES_DEFAULT),
-        max_pixels=_setting("UPLOAD_MAX_PIXELS", services.UPLOAD_MAX_PIXELS_DEFAULT),
-        name=upload.name or "",
-    )
-    asset_id = uuid.uuid4()
-    # Under uploads/<user>/ like job inputs, so export and erasure find it.
-    key = default_storage.save(
-        f"uploads/{user.id}/assets/{asset_id}.{info.extension}", ContentFile(data)
-    )
-    return Asset.objects.create(
-        id=asset_id,
-        user=user,
-        generation=None,
-        kind=Asset.Kind.INPUT,
-        file=key,
-        original_name=(upload.name or "")[:255],
-        content_type=info.content_type,
-        size=info.size,
-        width=info.width,
-        height=info.height,
-        sha256=info.sha256,
-    )
 
 
 class UploadCreateView(RateLimitHeadersMixin, APIView):
@@ -760,8 +413,10 @@ class UploadCreateView(RateLimitHeadersMixin, APIView):
     def post(self, request):
         serializer = UploadCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        upload = serializer.validated_data["image"]
         try:
-            asset = _upload_store(user=request.user, upload=serializer.validated_data["image"])
+            asset = upload_create(user=request.user, upload=upload, name=upload.name or "")
         except InvalidImage as exc:
-            raise InputRejected(exc.code, "image", exc.message) from exc
+            message = exc.message
+            raise InvalidInput(message, code=exc.code, details={"image": [message]}) from exc
         return Response(UploadSerializer(asset).data, status=status.HTTP_201_CREATED)

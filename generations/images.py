@@ -1,4 +1,5 @@
-"""Checks an uploaded image by its content, never by its name.
+"""Checks an uploaded image by its content, never by its name; reads and
+fetches images with the upload cap.
 
 Used by every way an image enters Creator (dashboard, API, Drive, inbox), so
 all of them refuse the same files with the same sentences.
@@ -11,6 +12,8 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from PIL import Image, UnidentifiedImageError
+
+from creator_site import netguard
 
 # Pillow's format names -> what we store and tell the user.
 ACCEPTED_FORMATS = {
@@ -136,3 +139,52 @@ def image_check(
         size=len(data),
         sha256=hashlib.sha256(data).hexdigest(),
     )
+
+
+def _too_large(max_bytes: int) -> str:
+    return (
+        f"The image is larger than {max_bytes // (1024 * 1024)} MB. "
+        "Resize or compress it and try again."
+    )
+
+
+def image_read(upload: BinaryIO, *, max_bytes: int) -> bytes:
+    """An uploaded file's bytes (at most `max_bytes + 1`, for `image_check`
+    to refuse). A file whose declared `size` is over the cap is refused
+    before anything is read: InvalidImage("file_too_large")."""
+    size = getattr(upload, "size", None)
+    if size is not None and size > max_bytes:
+        raise InvalidImage("file_too_large", _too_large(max_bytes))
+    upload.seek(0)
+    return upload.read(max_bytes + 1)
+
+
+def image_fetch(url: str, *, max_bytes: int, timeout: float) -> bytes:
+    """Download an image through the outbound guard: public addresses only
+    (every redirect hop re-checked), the upload size cap, a total timeout.
+
+    Raises InvalidImage with code `unsafe_url` (the guard refused the
+    address), `file_too_large`, or `unreachable_url` (no answer, or not 200).
+    The content is not checked: pass it to `image_check`.
+    """
+    try:
+        response = netguard.safe_request(
+            "GET",
+            url,
+            headers={"Accept": "image/*", "User-Agent": "Creator image fetcher"},
+            timeout=timeout,
+            max_bytes=max_bytes,
+            allow_redirects=True,
+        )
+    except netguard.UnsafeURL as exc:
+        raise InvalidImage("unsafe_url", str(exc)) from exc
+    except netguard.ResponseTooLarge as exc:
+        raise InvalidImage("file_too_large", _too_large(max_bytes)) from exc
+    except netguard.OutboundError as exc:
+        raise InvalidImage("unreachable_url", str(exc)) from exc
+    if response.status != 200:
+        raise InvalidImage(
+            "unreachable_url",
+            f"Downloading the image failed: the server answered HTTP {response.status}.",
+        )
+    return response.body

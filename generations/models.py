@@ -53,18 +53,8 @@ class Generation(models.Model):
         INBOX = "inbox", "Local inbox"
         CLI = "cli", "Command line"
 
-    # The only legal moves; every change of status goes through
-    # generations.services.generation_transition, which enforces this.
-    TRANSITIONS: dict[str, frozenset[str]] = {
-        Status.QUEUED: frozenset({Status.PROCESSING, Status.FAILED, Status.CANCELLED}),
-        # processing -> queued is a retry after a transient failure.
-        Status.PROCESSING: frozenset(
-            {Status.QUEUED, Status.COMPLETED, Status.FAILED, Status.CANCELLED}
-        ),
-        Status.COMPLETED: frozenset(),
-        Status.FAILED: frozenset(),
-        Status.CANCELLED: frozenset(),
-    }
+    # The legal moves between statuses are in generations.states, which
+    # every change of status goes through.
     FINAL = frozenset({Status.COMPLETED, Status.FAILED, Status.CANCELLED})
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -199,7 +189,7 @@ class GenerationEvent(models.Model):
 
 
 def asset_upload_to(instance: "Asset", filename: str) -> str:
-    # Keys are chosen by the services (uploads/<user>/…, outputs/<user>/<job>/…).
+    # Keys are chosen by generations.files (uploads/<user>/…, outputs/<user>/<job>/…).
     return filename
 
 

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from generations.models import Asset, Generation
-from generations.services import generation_event_add
+from generations.states import generation_event_add
 from generations.webhooks import webhook_delivery_create, webhook_enqueue, webhook_url_for
 
 logger = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ def generation_notify_finished(*, generation: Generation) -> bool:
             data={"status": job.status, "channels": channels},
         )
         if wants_email:
-            from generations.notification_tasks import notification_email_send
+            from generations.tasks import notification_email_send
 
             job_id = str(job.id)
             transaction.on_commit(lambda: notification_email_send.delay(job_id))

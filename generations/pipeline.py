@@ -5,81 +5,46 @@
                         -> upload the input into a per-job subfolder
                         -> queue the snapshot graph and follow its websocket
                         -> download and store every output
-                        -> completed (fenced by the attempt number)
+                        -> finishing.generation_complete (fenced by the attempt)
 
+Failures end in finishing too (generation_fail, generation_retry_or_fail).
 The database row is the truth. A duplicate delivery finds the job already
 claimed and leaves; a worker that was presumed dead and replaced cannot
 complete the job any more (every write checks the attempt number); a job
 whose worker died is requeued by the reaper.
 """
 
-import hashlib
-import io
 import logging
-import tempfile
 import time
 import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.cache import cache
-from django.core.files import File
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
-from PIL import Image
 
-from billing.services import usage_record_outcome
 from generations import comfyui_client as comfy
+from generations.files import comfy_input_name, files_delete, output_store, outputs_drop
+from generations.finishing import (
+    generation_complete,
+    generation_fail,
+    generation_retry_or_fail,
+    log_context,
+)
 from generations.models import Asset, ComfyServer, Generation, GenerationEvent
-from generations.services import (
-    _comfy_input_name,
-    generation_emit_refund,
-    generation_enqueue,
-    generation_on_finished,
-    generation_transition,
+from generations.progress import progress_publish
+from generations.servers import (
+    server_client,
     server_pick,
     server_record_health,
+    servers_busy,
     servers_seed_from_settings,
 )
+from generations.services import generation_enqueue
+from generations.states import AttemptSuperseded, generation_transition
 
 logger = logging.getLogger(__name__)
 Status = Generation.Status
-
-THUMBNAIL_SIZE = (512, 512)
-
-
-def _setting(name: str, default):
-    return getattr(settings, name, default)
-
-
-def comfy_client_for(server: ComfyServer) -> comfy.ComfyUIClient:
-    return comfy.ComfyUIClient(
-        server.url,
-        connect_timeout=_setting("COMFYUI_CONNECT_TIMEOUT", 5),
-        silence_timeout=_setting("COMFYUI_SILENCE_TIMEOUT", 60),
-        total_timeout=_setting("COMFYUI_TOTAL_TIMEOUT", 1800),
-    )
-
-
-def comfy_stop_prompt(*, server: ComfyServer, prompt_id) -> None:
-    """Best effort: remove the prompt from the server's queue if it has not
-    started, and interrupt it if it is running. Never raises."""
-    try:
-        with comfy_client_for(server) as client:
-            client.delete_queued(str(prompt_id))
-            client.interrupt(str(prompt_id))
-    except comfy.ComfyUIError as exc:
-        logger.warning("could not stop prompt %s on %s: %s", prompt_id, server.url, exc)
-
-
-def progress_cache_key(generation_id) -> str:
-    return f"generation:{generation_id}:progress"
-
-
-class _Abandon(Exception):
-    """This worker no longer owns the job (cancelled, or taken over)."""
 
 
 class _ProgressReporter:
@@ -100,10 +65,11 @@ class _ProgressReporter:
         message = f"Running node {progress.node_id}" if progress.node_id else "Running"
         self._last_percent = percent
         # The live UI reads the cache: cheap, and fed on every change.
-        cache.set(
-            progress_cache_key(self.generation.id),
-            {"status": Status.PROCESSING, "progress": percent, "message": message},
-            timeout=3600,
+        progress_publish(
+            generation_id=self.generation.id,
+            status=Status.PROCESSING,
+            progress=percent,
+            message=message,
         )
         now = time.monotonic()
         if now - self._last_write < self.interval:
@@ -116,7 +82,7 @@ class _ProgressReporter:
             id=self.generation.id, status=Status.PROCESSING, attempts=self.attempt
         ).update(heartbeat_at=timezone.now(), **fields)
         if not updated:
-            raise _Abandon()
+            raise AttemptSuperseded()
 
 
 def generation_execute(*, generation_id, worker_id: str = "") -> None:
@@ -140,9 +106,9 @@ def generation_execute(*, generation_id, worker_id: str = "") -> None:
     if server is None and not ComfyServer.objects.exists():
         servers_seed_from_settings()  # a fresh deployment: rows from COMFYUI_URL
         server = server_pick()
-    if server is None and _servers_busy():
+    if server is None and servers_busy():
         # Every healthy server is at capacity: wait without spending an attempt.
-        generation_enqueue(generation_id=generation.id, countdown=_setting("QUEUE_WAIT_SECONDS", 2))
+        generation_enqueue(generation_id=generation.id, countdown=settings.QUEUE_WAIT_SECONDS)
         return
 
     attempt = generation.attempts + 1
@@ -165,39 +131,47 @@ def generation_execute(*, generation_id, worker_id: str = "") -> None:
     )
     if not claimed:
         return  # another worker got it first
-    logger.info("job started", extra=_log_context(generation, attempt))
+    logger.info("job started", extra=log_context(generation, attempt))
     try:
         if server is None:
             raise comfy.ComfyUnreachable("No ComfyUI server is available right now.")
         _run_on_server(generation, server, attempt)
-    except _Abandon:
-        logger.info("abandoned attempt", extra=_log_context(generation, attempt))
+    except AttemptSuperseded:
+        logger.info("abandoned attempt", extra=log_context(generation, attempt))
     except comfy.ComfyInterrupted as exc:
         generation.refresh_from_db()
         if generation.status == Status.CANCELLED:
             return
-        _retry_or_fail(generation, attempt, server, "interrupted", str(exc))
+        generation_retry_or_fail(
+            generation=generation,
+            attempt=attempt,
+            server=server,
+            code="interrupted",
+            detail=str(exc),
+        )
     except (comfy.ComfyUnreachable, comfy.ComfyTimeout) as exc:
         if server is not None and isinstance(exc, comfy.ComfyUnreachable):
             server_record_health(server=server, ok=False, error=str(exc))
         code = "timeout" if isinstance(exc, comfy.ComfyTimeout) else "server_unavailable"
-        _retry_or_fail(generation, attempt, server, code, str(exc))
+        generation_retry_or_fail(
+            generation=generation, attempt=attempt, server=server, code=code, detail=str(exc)
+        )
     except comfy.ComfyValidationError as exc:
-        _fail(
-            generation,
-            attempt,
-            "validation_error",
-            "ComfyUI rejected the workflow: " + str(exc),
-            {"error": exc.error, "node_errors": exc.node_errors},
+        generation_fail(
+            generation=generation,
+            attempt=attempt,
+            code="validation_error",
+            message="ComfyUI rejected the workflow: " + str(exc),
+            details={"error": exc.error, "node_errors": exc.node_errors},
         )
     except comfy.ComfyExecutionError as exc:
-        _fail(
-            generation,
-            attempt,
-            "execution_error",
-            f"Node {exc.node_id} ({exc.node_type}) failed: "
+        generation_fail(
+            generation=generation,
+            attempt=attempt,
+            code="execution_error",
+            message=f"Node {exc.node_id} ({exc.node_type}) failed: "
             f"{exc.exception_type}: {exc.exception_message}",
-            {
+            details={
                 "node_id": exc.node_id,
                 "node_type": exc.node_type,
                 "exception_type": exc.exception_type,
@@ -205,39 +179,34 @@ def generation_execute(*, generation_id, worker_id: str = "") -> None:
             },
         )
     except comfy.ComfyUIError as exc:
-        _fail(generation, attempt, "comfyui_error", f"ComfyUI answered unexpectedly: {exc}", {})
+        generation_fail(
+            generation=generation,
+            attempt=attempt,
+            code="comfyui_error",
+            message=f"ComfyUI answered unexpectedly: {exc}",
+            details={},
+        )
     except Exception as exc:
-        logger.exception("unexpected error", extra=_log_context(generation, attempt))
-        _fail(
-            generation,
-            attempt,
-            "internal_error",
-            "Something went wrong on our side while processing this job. "
+        logger.exception("unexpected error", extra=log_context(generation, attempt))
+        generation_fail(
+            generation=generation,
+            attempt=attempt,
+            code="internal_error",
+            message="Something went wrong on our side while processing this job. "
             "It has been logged; please try again.",
-            {"exception_type": type(exc).__name__},
+            details={"exception_type": type(exc).__name__},
         )
 
 
-def _log_context(generation: Generation, attempt: int) -> dict:
-    return {
-        "job_id": generation.id,
-        "user_id": generation.user_id,
-        "attempt": attempt,
-        "server": generation.server.url if generation.server_id else "-",
-    }
-
-
 def _run_on_server(generation: Generation, server: ComfyServer, attempt: int) -> None:
-    reporter = _ProgressReporter(
-        generation, attempt, interval=_setting("PROGRESS_WRITE_INTERVAL", 0.5)
-    )
+    reporter = _ProgressReporter(generation, attempt, interval=settings.PROGRESS_WRITE_INTERVAL)
     if attempt > 1:
-        _drop_outputs(generation)  # leftovers of an earlier attempt
+        outputs_drop(generation=generation)  # leftovers of an earlier attempt
     input_asset = Asset.objects.get(generation_id=generation.id, kind=Asset.Kind.INPUT)
     extension = input_asset.file.name.rsplit(".", 1)[-1]
-    subfolder, name = _comfy_input_name(generation.id, extension)
+    subfolder, name = comfy_input_name(generation.id, extension)
     started = time.monotonic()
-    with comfy_client_for(server) as client:
+    with server_client(server) as client:
         with input_asset.file.open("rb") as source:
             client.upload_image(source, name, subfolder=subfolder)
         result = client.run(
@@ -262,203 +231,32 @@ def _run_on_server(generation: Generation, server: ComfyServer, attempt: int) ->
         assets: list[Asset] = []
         try:
             for output in saved:
-                assets += _store_output(generation, client, output)
+                assets += output_store(generation=generation, client=client, output=output)
         except BaseException:
-            _delete_files(assets)
+            files_delete(assets=assets)
             raise
     if not assets:
         raise comfy.ComfyExecutionError(
             None, None, "NoOutput", "The workflow finished without producing an image."
         )
-    finished = timezone.now()
-    # One transaction, one commit: the step event, the outputs, the status
-    # and the notification stand or fall together.
-    with transaction.atomic():
-        GenerationEvent.objects.bulk_create([executed])
-        Asset.objects.bulk_create(assets)
-        completed = generation_transition(
+    try:
+        generation_complete(
             generation=generation,
-            to=Status.COMPLETED,
-            expect_attempt=attempt,
-            message=f"{len(saved)} output(s) stored.",
-            data={"outputs": [a.file.name for a in assets if a.kind == Asset.Kind.OUTPUT]},
-            progress=100,
-            progress_message="Done",
-            completed_at=finished,
-            duration_ms=int((finished - generation.started_at).total_seconds() * 1000),
-            error_code="",
-            error_message="",
+            attempt=attempt,
+            assets=assets,
+            events=[executed],
+            outputs=len(saved),
         )
-        if not completed:
-            # Cancelled, or another attempt owns the job now: roll back and
-            # remove only the files this attempt stored.
-            _delete_files(assets)
-            raise _Abandon()
-        usage_record_outcome(generation_id=generation.id, status=Status.COMPLETED)
-        generation_on_finished(generation=generation)
-    logger.info("job completed", extra=_log_context(generation, attempt))
+    except AttemptSuperseded:
+        # Cancelled, or another attempt owns the job now: nothing was
+        # written; remove only the files this attempt stored.
+        files_delete(assets=assets)
+        raise
     server_record_health(server=server, ok=True)
-    cache.set(
-        progress_cache_key(generation.id),
-        {"status": Status.COMPLETED, "progress": 100, "message": "Done"},
-        timeout=3600,
-    )
-
-
-def _store_output(
-    generation: Generation, client: comfy.ComfyUIClient, output: comfy.OutputImage
-) -> list[Asset]:
-    """Download one output and store it with a thumbnail; returns the two
-    (unsaved) asset rows."""
-    # Spooled: small outputs stay in memory, big ones go to disk, so a
-    # worker's memory does not grow with the image size.
-    with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as buffer:
-        size = client.download_to(output, buffer)
-        buffer.seek(0)
-        digest = hashlib.sha256()
-        for chunk in iter(lambda: buffer.read(1 << 16), b""):
-            digest.update(chunk)
-        buffer.seek(0)
-        with Image.open(buffer) as image:
-            width, height = image.size
-            content_type = Image.MIME.get(image.format or "", "application/octet-stream")
-            thumbnail = _thumbnail(image)
-        buffer.seek(0)
-        key = f"outputs/{generation.user_id}/{generation.id}/{output.node_id}_{output.filename}"
-        stored_key = default_storage.save(key, File(buffer, name=output.filename))
-    asset = Asset(
-        user_id=generation.user_id,
-        generation=generation,
-        kind=Asset.Kind.OUTPUT,
-        file=stored_key,
-        original_name=output.filename,
-        content_type=content_type,
-        size=size,
-        width=width,
-        height=height,
-        sha256=digest.hexdigest(),
-        comfy_node_id=output.node_id,
-    )
-    thumb_key = default_storage.save(
-        f"outputs/{generation.user_id}/{generation.id}/thumbs/{asset.id}.webp",
-        ContentFile(thumbnail),
-    )
-    thumb = Asset(
-        user_id=generation.user_id,
-        generation=generation,
-        kind=Asset.Kind.THUMBNAIL,
-        file=thumb_key,
-        original_name=f"{asset.id}.webp",
-        content_type="image/webp",
-        size=len(thumbnail),
-        sha256=hashlib.sha256(thumbnail).hexdigest(),
-        comfy_node_id=output.node_id,
-    )
-    return [asset, thumb]
-
-
-def _thumbnail(image: Image.Image) -> bytes:
-    copy = image.copy()
-    copy.thumbnail(THUMBNAIL_SIZE)
-    if copy.mode not in ("RGB", "RGBA"):
-        copy = copy.convert("RGBA")
-    out = io.BytesIO()
-    copy.save(out, format="WEBP", quality=80)
-    return out.getvalue()
-
-
-def _delete_files(assets: list[Asset]) -> None:
-    for asset in assets:
-        default_storage.delete(asset.file.name)
-
-
-def _drop_outputs(generation: Generation) -> None:
-    """Delete what an unfinished attempt stored (rows and files, including
-    files whose rows were never committed), so a job ends with exactly one
-    set of outputs."""
-    Asset.objects.filter(generation_id=generation.id).exclude(kind=Asset.Kind.INPUT).delete()
-    folder = f"outputs/{generation.user_id}/{generation.id}"
-    for sub in ("", "/thumbs"):
-        try:
-            _, files = default_storage.listdir(folder + sub)
-        except FileNotFoundError:
-            continue
-        for name in files:
-            default_storage.delete(f"{folder}{sub}/{name}")
-
-
-def _retry_or_fail(
-    generation: Generation, attempt: int, server: ComfyServer | None, code: str, detail: str
-) -> None:
-    failed_servers = list(generation.error_details.get("failed_servers", []))
-    if server is not None and server.id not in failed_servers:
-        failed_servers.append(server.id)
-    if attempt >= generation.max_attempts:
-        _fail(
-            generation,
-            attempt,
-            code,
-            f"ComfyUI could not finish this job after {attempt} attempts ({detail}). "
-            "Please try again later.",
-            {"failed_servers": failed_servers},
-        )
-        return
-    backoff = _setting("GENERATION_RETRY_BACKOFF", [2, 10, 30])
-    delay = backoff[min(attempt - 1, len(backoff) - 1)]
-    requeued = generation_transition(
-        generation=generation,
-        to=Status.QUEUED,
-        kind="retry",
-        expect_attempt=attempt,
-        message=f"Attempt {attempt} failed ({detail}); retrying in {delay} s.",
-        data={"code": code, "delay": delay},
-        error_code=code,
-        error_message=detail[:2000],
-        error_details={"failed_servers": failed_servers},
-        progress=0,
-        progress_message="Waiting to retry",
-    )
-    if requeued:
-        generation_enqueue(generation_id=generation.id, countdown=delay)
-
-
-def _fail(generation: Generation, attempt: int, code: str, message: str, details: dict) -> None:
-    # One transaction: nobody can see the job failed without its refund,
-    # its usage count and its notification.
-    with transaction.atomic():
-        failed = generation_transition(
-            generation=generation,
-            to=Status.FAILED,
-            expect_attempt=attempt,
-            message=message,
-            data={"code": code},
-            error_code=code,
-            error_message=message,
-            error_details=details,
-            completed_at=timezone.now(),
-        )
-        if failed:
-            usage_record_outcome(generation_id=generation.id, status=Status.FAILED)
-            generation_emit_refund(generation=generation)
-            generation_on_finished(generation=generation)
-    if failed:
-        # Final now, so no other attempt is writing: clear any partial outputs.
-        _drop_outputs(generation)
-        logger.info("job failed: %s", code, extra=_log_context(generation, attempt))
-        cache.set(
-            progress_cache_key(generation.id),
-            {"status": Status.FAILED, "progress": generation.progress, "message": message},
-            timeout=3600,
-        )
-
-
-def _servers_busy() -> bool:
-    """True when healthy servers exist but none has a free slot."""
-    return ComfyServer.objects.filter(enabled=True, is_healthy=True).exists()
 
 
 def _stale_before():
-    return timezone.now() - timedelta(seconds=_setting("GENERATION_STALE_SECONDS", 600))
+    return timezone.now() - timedelta(seconds=settings.GENERATION_STALE_SECONDS)
 
 
 def _is_stale(generation: Generation) -> bool:
@@ -473,12 +271,12 @@ def generation_requeue_stale(*, generation: Generation, enqueue: bool = True) ->
     """
     attempt = generation.attempts
     if attempt >= generation.max_attempts:
-        _fail(
-            generation,
-            attempt,
-            "worker_lost",
-            "The worker processing this job stopped responding too many times.",
-            {},
+        generation_fail(
+            generation=generation,
+            attempt=attempt,
+            code="worker_lost",
+            message="The worker processing this job stopped responding too many times.",
+            details={},
         )
         return False
     with transaction.atomic():
@@ -503,20 +301,3 @@ def generations_reap_stale() -> int:
     for generation in stale:
         count += generation_requeue_stale(generation=generation)
     return count
-
-
-def servers_check_health() -> dict[str, bool]:
-    """Ask every enabled server for /system_stats and record the answer."""
-    servers_seed_from_settings()
-    results = {}
-    for server in ComfyServer.objects.filter(enabled=True):
-        try:
-            with comfy.ComfyUIClient(server.url, connect_timeout=3, read_timeout=5) as client:
-                client.system_stats()
-        except comfy.ComfyUIError as exc:
-            server_record_health(server=server, ok=False, error=str(exc))
-            results[server.url] = False
-        else:
-            server_record_health(server=server, ok=True)
-            results[server.url] = True
-    return results

@@ -5,6 +5,7 @@ from datetime import timedelta
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
+from generations.files import UPLOADS, upload_file_names
 from generations.models import Asset, Generation, WebhookDelivery
 
 JOBS_ARCHIVE_AFTER = timedelta(days=90)
@@ -40,8 +41,8 @@ def _remove_unreferenced_uploads(older_than) -> int:
         removed += 1
     # Files with no row at all: a crash between storing an input and
     # committing its job leaves one behind.
-    known = set(Asset.objects.filter(file__startswith="uploads/").values_list("file", flat=True))
-    for name in _walk("uploads"):
+    known = set(Asset.objects.filter(file__startswith=f"{UPLOADS}/").values_list("file", flat=True))
+    for name in upload_file_names():
         if name in known:
             continue
         try:
@@ -52,14 +53,3 @@ def _remove_unreferenced_uploads(older_than) -> int:
             default_storage.delete(name)
             removed += 1
     return removed
-
-
-def _walk(folder: str):
-    try:
-        folders, files = default_storage.listdir(folder)
-    except FileNotFoundError:
-        return
-    for name in files:
-        yield f"{folder}/{name}"
-    for sub in folders:
-        yield from _walk(f"{folder}/{sub}")

@@ -1,26 +1,37 @@
-"""Reads of jobs and servers. Every job read is scoped to its owner."""
+"""Reads of jobs and uploads. Every read is scoped to its owner; none writes.
 
-from django.core.cache import cache
-from django.db.models import Count, QuerySet
-from django.http import Http404
+(The servers' cached `object_info` and readiness are in generations.servers.)
+"""
 
-from generations.models import ComfyServer, Generation
+from collections.abc import Iterable
 
-OBJECT_INFO_CACHE_SECONDS = 10 * 60
-OBJECT_INFO_MISS_SECONDS = 60
+from django.db.models import Count, Prefetch, QuerySet
+
+from creator_site.errors import InvalidInput, NotFound
+from generations.files import asset_url
+from generations.models import Asset, Generation
 
 
 def generation_get(*, user, generation_id) -> Generation:
-    """The user's job, or Http404 (also for another user's job)."""
+    """The user's job, or NotFound (also for another user's job or a bad id)."""
     try:
         return Generation.objects.select_related("workflow", "project", "server").get(
             id=generation_id, user=user
         )
     except (Generation.DoesNotExist, ValueError, TypeError) as exc:
-        raise Http404("No such job.") from exc
+        raise NotFound("No such job.") from exc
+
+
+def generation_get_by_idempotency_key(*, user, key: str) -> Generation | None:
+    """The user's job created with this Idempotency-Key, if any."""
+    return Generation.objects.filter(user=user, idempotency_key=key).first()
 
 
 def generation_list(*, user, filters: dict | None = None) -> QuerySet[Generation]:
+    """The user's jobs, newest first. Filters (each optional): `status`,
+    `workflow` (an id), `workflow_ref` (a slug or id the user can see:
+    InvalidInput when there is none), `project`, `favorites`, `archived`
+    (include archived jobs), `created_after`, `created_before`."""
     filters = filters or {}
     qs = Generation.objects.filter(user=user).select_related("workflow", "project")
     if not filters.get("archived"):
@@ -29,58 +40,61 @@ def generation_list(*, user, filters: dict | None = None) -> QuerySet[Generation
         qs = qs.filter(status=filters["status"])
     if filters.get("workflow"):
         qs = qs.filter(workflow_id=filters["workflow"])
+    if filters.get("workflow_ref"):
+        from workflows.selectors import workflow_get_for_user
+
+        try:
+            workflow = workflow_get_for_user(user=user, id_or_slug=filters["workflow_ref"])
+        except NotFound:
+            message = "No workflow with this slug or id."
+            raise InvalidInput(message, details={"workflow": [message]}) from None
+        qs = qs.filter(workflow_id=workflow.id)
     if filters.get("project"):
         qs = qs.filter(project_id=filters["project"])
     if filters.get("favorites"):
         qs = qs.filter(is_favorite=True)
+    if filters.get("created_after"):
+        qs = qs.filter(created_at__gte=filters["created_after"])
+    if filters.get("created_before"):
+        qs = qs.filter(created_at__lt=filters["created_before"])
     return qs.order_by("-created_at")
 
 
-def comfyui_object_info() -> dict | None:
-    """`/object_info` of a healthy server, cached; None when none answers.
-
-    Graph validation uses it to check class types and inputs against what
-    the servers really offer. It runs inside page requests, so servers get
-    short timeouts and a miss is remembered for a minute instead of being
-    retried on every save.
-    """
-    from generations import comfyui_client as comfy
-
-    cached = cache.get("comfyui:object_info")
-    if cached is not None:
-        return cached or None  # {} marks a recent miss
-    for server in ComfyServer.objects.filter(enabled=True, is_healthy=True):
-        try:
-            with comfy.ComfyUIClient(server.url, connect_timeout=2, read_timeout=5) as client:
-                info = client.object_info()
-        except comfy.ComfyUIError:
-            continue  # an unreachable server is simply skipped
-        cache.set("comfyui:object_info", info, OBJECT_INFO_CACHE_SECONDS)
-        return info
-    cache.set("comfyui:object_info", {}, OBJECT_INFO_MISS_SECONDS)
-    return None
+def generation_outputs_prefetch() -> Prefetch:
+    """Prefetch a list of jobs' outputs, oldest first, into `output_assets`."""
+    return Prefetch(
+        "assets",
+        queryset=Asset.objects.filter(kind=Asset.Kind.OUTPUT).order_by("created_at"),
+        to_attr="output_assets",
+    )
 
 
-def comfyui_ready() -> tuple[bool, str]:
-    """(True, url) when at least one enabled ComfyUI server answers now."""
-    from generations import comfyui_client as comfy
-    from generations.services import servers_seed_from_settings
+def generation_outputs(*, generation: Generation) -> list[Asset]:
+    """The job's outputs, oldest first."""
+    return list(
+        Asset.objects.filter(generation=generation, kind=Asset.Kind.OUTPUT).order_by("created_at")
+    )
 
-    if not ComfyServer.objects.exists():
-        servers_seed_from_settings()
-    servers = list(ComfyServer.objects.filter(enabled=True).order_by("-is_healthy", "id"))
-    if not servers:
-        return False, "No ComfyUI server is configured (set COMFYUI_URL)."
-    errors = []
-    for server in servers:
-        try:
-            with comfy.ComfyUIClient(server.url, connect_timeout=2, read_timeout=3) as client:
-                client.system_stats()
-        except comfy.ComfyUIError as exc:
-            errors.append(f"{server.url}: {exc}")
-            continue
-        return True, server.url
-    return False, "; ".join(errors)[:1000]
+
+def generation_get_with_outputs(*, generation_id) -> Generation:
+    """The job, re-read with its workflow and its outputs in `output_assets`
+    (for a job the caller already holds, so not scoped to a user)."""
+    return (
+        Generation.objects.select_related("workflow")
+        .prefetch_related(generation_outputs_prefetch())
+        .get(id=generation_id)
+    )
+
+
+def generation_thumbnails_attach(*, generations: Iterable[Generation]) -> None:
+    """Set `thumbnail_url` (None without one) on each job, in one query."""
+    generations = list(generations)
+    ids = [g.id for g in generations]
+    thumbs = {}
+    for asset in Asset.objects.filter(generation_id__in=ids, kind=Asset.Kind.THUMBNAIL):
+        thumbs.setdefault(asset.generation_id, asset_url(asset))
+    for generation in generations:
+        generation.thumbnail_url = thumbs.get(generation.id)
 
 
 def generation_counts(*, user) -> dict[str, int]:
@@ -101,3 +115,8 @@ def generation_workflows(*, user) -> list[tuple[str, str]]:
         .order_by("workflow_name")
     )
     return [(str(workflow_id), name) for workflow_id, name in rows]
+
+
+def upload_get(*, user, asset_id) -> Asset | None:
+    """One of the user's input images (an upload or a job's input), or None."""
+    return Asset.objects.filter(id=asset_id, user=user, kind=Asset.Kind.INPUT).first()

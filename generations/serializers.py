@@ -250,15 +250,3 @@ class UploadSerializer(serializers.Serializer):
     size = serializers.IntegerField()
     sha256 = serializers.CharField()
     created_at = serializers.DateTimeField()
-
-
-class ErrorDetailSerializer(serializers.Serializer):
-    code = serializers.CharField(help_text="Stable; branch on this.")
-    message = serializers.CharField(help_text="A sentence for people.")
-    details = serializers.DictField(help_text="Per-field problems, or extra facts.")
-
-
-class ErrorSerializer(serializers.Serializer):
-    """The one error shape of the whole API."""
-
-    error = ErrorDetailSerializer()

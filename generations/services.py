@@ -1,156 +1,33 @@
-"""Services that change jobs and ComfyUI servers.
+"""Services that create jobs and change the user's marks on them.
 
-Every change of a job's status goes through `generation_transition`: it takes
-the row lock, refuses moves the state machine does not allow, and writes the
-event row in the same transaction.
+How a job runs is `generations.pipeline`; how it ends (completed, failed,
+cancelled, refunded) is `generations.finishing`; every status change goes
+through `generations.states.generation_transition`.
 """
 
+import hashlib
+import json
 import logging
 import uuid
-from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import BinaryIO
+from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
-from django.db.models import Count, Q
-from django.utils import timezone
+from django.db import IntegrityError, transaction
 
-from generations.images import image_check
-from generations.models import Asset, ComfyServer, Generation, GenerationEvent
+from creator_site import netguard
+from creator_site.errors import Conflict, InvalidInput, NotFound
+from generations import selectors
+from generations.files import comfy_input_name, input_store
+from generations.images import InvalidImage, image_check, image_fetch, image_read
+from generations.models import Asset, Generation, GenerationEvent
 
 logger = logging.getLogger(__name__)
 Status = Generation.Status
 
-
-class IllegalTransition(Exception):
-    pass
-
-
-def generation_event_add(
-    *, generation: Generation, kind: str, message: str = "", data: dict | None = None
-) -> GenerationEvent:
-    """Append a non-transition event (a notable step) to the job's trail."""
-    return GenerationEvent.objects.create(
-        generation_id=generation.id, kind=kind, message=message[:500], data=data or {}
-    )
-
-
-def generation_transition(
-    *,
-    generation: Generation,
-    to: str,
-    kind: str | None = None,
-    message: str = "",
-    data: dict | None = None,
-    expect_status: Iterable[str] | None = None,
-    expect_attempt: int | None = None,
-    **fields,
-) -> bool:
-    """Move a job to status `to`, if the state machine allows it from the
-    job's *current* status (read under a row lock), and record the event.
-
-    `expect_status` narrows the allowed starting points; `expect_attempt`
-    fences a worker: a worker whose attempt was taken over by the reaper can
-    no longer complete or fail the job. Returns False (and changes nothing)
-    when the move is not possible now. Extra keyword arguments are fields to
-    write with the status. Updates `generation` in memory on success.
-    """
-    allowed_from = {s for s, targets in Generation.TRANSITIONS.items() if to in targets}
-    if expect_status is not None:
-        allowed_from &= set(expect_status)
-    if not allowed_from:
-        raise IllegalTransition(f"No job can move to {to!r} from {sorted(expect_status or [])}.")
-    # savepoint=False: inside a caller's transaction this is one more step of
-    # it (no savepoint round trips); alone it is its own transaction.
-    with transaction.atomic(savepoint=False):
-        queryset = Generation.objects.select_for_update().filter(id=generation.id)
-        current = queryset.values("status", "attempts").first()
-        if current is None or current["status"] not in allowed_from:
-            return False
-        if expect_attempt is not None and current["attempts"] != expect_attempt:
-            return False
-        queryset.update(status=to, **fields)
-        GenerationEvent.objects.create(
-            generation_id=generation.id,
-            kind=kind or to,
-            from_status=current["status"],
-            to_status=to,
-            message=message[:500],
-            data=data or {},
-        )
-    # The row now holds exactly these values: mirror them instead of re-reading.
-    generation.status = to
-    for name, value in fields.items():
-        if hasattr(value, "resolve_expression"):
-            generation.refresh_from_db(fields=[name])
-        else:
-            setattr(generation, name, value)
-    return True
-
-
-# --- ComfyUI servers --------------------------------------------------------
-
-
-def servers_seed_from_settings() -> list[ComfyServer]:
-    """Make sure every URL in COMFYUI_URL has a server row (idempotent), so a
-    deployment needs no admin clicks. Rows added in the admin are kept."""
-    urls = [u.strip().rstrip("/") for u in settings.COMFYUI_URL.split(",") if u.strip()]
-    servers = []
-    for url in urls:
-        server, _ = ComfyServer.objects.get_or_create(url=url, defaults={"name": url})
-        servers.append(server)
-    return servers
-
-
-def server_pick(*, exclude_ids: Iterable[int] = ()) -> ComfyServer | None:
-    """The least-loaded healthy enabled server with a free slot, or None.
-
-    Load is the number of jobs processing on it divided by its weight.
-    """
-    candidates = (
-        ComfyServer.objects.filter(enabled=True, is_healthy=True)
-        .exclude(id__in=list(exclude_ids))
-        .annotate(running=Count("generations", filter=Q(generations__status=Status.PROCESSING)))
-    )
-    free = [s for s in candidates if s.running < s.max_concurrent_jobs]
-    # Ties go to the bigger server, then the older row, so the choice is stable.
-    return min(free, key=lambda s: (s.running / max(s.weight, 1), -s.weight, s.id), default=None)
-
-
-def server_record_health(*, server: ComfyServer, ok: bool, error: str = "") -> ComfyServer:
-    """Store a health-check result. A server is marked down after two
-    consecutive failures (one blip does not empty the pool) and up at once."""
-    if ok and server.is_healthy and not server.consecutive_failures and not server.last_error:
-        # Nothing to record: skip the write on the hot path (every finished job).
-        return server
-    server.last_checked_at = timezone.now()
-    if ok:
-        server.is_healthy = True
-        server.consecutive_failures = 0
-        server.last_error = ""
-    else:
-        server.consecutive_failures += 1
-        server.last_error = error[:2000]
-        if server.consecutive_failures >= 2:
-            server.is_healthy = False
-    server.save(
-        update_fields=["last_checked_at", "is_healthy", "consecutive_failures", "last_error"]
-    )
-    return server
-
-
-# --- jobs ---------------------------------------------------------------------
-
-UPLOAD_MAX_BYTES_DEFAULT = 10 * 1024 * 1024
-UPLOAD_MAX_PIXELS_DEFAULT = 40_000_000
-
-
-def _comfy_input_name(generation_id, extension: str) -> tuple[str, str]:
-    """(subfolder, name) of a job's input on the ComfyUI server: a folder per
-    job, so names never collide between jobs or users."""
-    return f"creator/{generation_id}", f"input.{extension}"
+IDEMPOTENCY_CONSTRAINT = "generations_unique_idempotency_key"
 
 
 def generation_create(
@@ -188,8 +65,8 @@ def generation_create(
 
     info = image_check(
         image,
-        max_bytes=getattr(settings, "UPLOAD_MAX_BYTES", UPLOAD_MAX_BYTES_DEFAULT),
-        max_pixels=getattr(settings, "UPLOAD_MAX_PIXELS", UPLOAD_MAX_PIXELS_DEFAULT),
+        max_bytes=settings.UPLOAD_MAX_BYTES,
+        max_pixels=settings.UPLOAD_MAX_PIXELS,
         name=image_name,
     )
     if not isinstance(image, bytes | bytearray):
@@ -197,7 +74,7 @@ def generation_create(
         image = image.read()
     version = version or workflow_version_get(workflow=workflow)
     generation_id = uuid.uuid4()
-    subfolder, name = _comfy_input_name(generation_id, info.extension)
+    subfolder, name = comfy_input_name(generation_id, info.extension)
     comfy_name = f"{subfolder}/{name}"
     # Resolve once (random seeds are fixed here), then compile with the
     # resolved values so the snapshot and input_parameters agree.
@@ -208,12 +85,13 @@ def generation_create(
         values=resolved,
         inputs=image_inputs_for_upload(parameters=version.parameters, filename=comfy_name),
     )
-    key = f"uploads/{user.id}/{generation_id}/input.{info.extension}"
     # The file before the rows, and outside the transaction: the reservation
     # below locks the user's balance row, and a slow write must not hold it.
     # A crash in between leaves an unreferenced upload (removed by
     # retention), never a job without its input.
-    stored_key = default_storage.save(key, ContentFile(image))
+    stored_key = input_store(
+        user_id=user.id, generation_id=generation_id, extension=info.extension, data=image
+    )
     try:
         with transaction.atomic():
             generation = Generation.objects.create(
@@ -275,56 +153,178 @@ def generation_create(
 
 
 def generation_enqueue(*, generation_id, countdown: float = 0) -> None:
+    """Queue the job for a worker now (call it on commit)."""
     from generations.tasks import generation_run
 
     generation_run.apply_async(args=[str(generation_id)], countdown=countdown)
 
 
-def generation_cancel(*, generation: Generation, reason: str = "Cancelled by the user.") -> bool:
-    """Cancel a job in any non-final state. A queued job never runs; a
-    processing one is interrupted on its server (and removed from the
-    server's queue if it had not started there). Returns False when the
-    job had already finished."""
-    was_processing = generation.status == Status.PROCESSING
-    with transaction.atomic():
-        if not generation_transition(
-            generation=generation,
-            to=Status.CANCELLED,
-            message=reason,
-            completed_at=timezone.now(),
-        ):
-            return False
-        generation_emit_refund(generation=generation)
-        generation_on_finished(generation=generation)
-    if was_processing and generation.server_id and generation.comfy_prompt_id:
-        from generations.pipeline import comfy_stop_prompt
-
-        # Outside the transaction: the server may be slow or down, and the
-        # cancel is already recorded; the worker notices and stops.
-        comfy_stop_prompt(server=generation.server, prompt_id=generation.comfy_prompt_id)
-    return True
+# --- creating a job from an API request --------------------------------------------
 
 
-def generation_emit_refund(*, generation: Generation) -> bool:
-    """Emit the billing refund hook for a failed or cancelled job, exactly
-    once however often it is called (a conditional update claims it)."""
-    claimed = Generation.objects.filter(
-        id=generation.id,
-        refunded_at__isnull=True,
-        status__in=[Status.FAILED, Status.CANCELLED],
-    ).update(refunded_at=timezone.now())
-    if not claimed:
-        return False
-    from billing.services import usage_refund
+@dataclass(frozen=True)
+class JobRequest:
+    """A job as an API request describes it: parsed, not yet checked against
+    the database. Exactly one of `image` (a multipart upload), `asset_id`
+    (an earlier upload) and `image_url` is given."""
 
-    usage_refund(generation_id=generation.id)
-    generation_event_add(
-        generation=generation,
-        kind="refund",
-        message=f"{generation.credits_used} credit(s) returned.",
-        data={"credits": generation.credits_used},
+    workflow: str  # slug or id
+    parameters: dict
+    project_id: uuid.UUID | None = None
+    webhook_url: str = ""
+    idempotency_key: str | None = None
+    image: BinaryIO | None = None
+    image_name: str = ""
+    asset_id: uuid.UUID | None = None
+    image_url: str | None = None
+    api_key_id: str | None = None
+
+
+def _field_error(field: str, message: str, code: str | None = None) -> InvalidInput:
+    return InvalidInput(message, code=code, details={field: [message]})
+
+
+def generation_create_or_replay(
+    *, user, request: JobRequest, subscription=None
+) -> tuple[Generation, bool]:
+    """Create the job an API request describes, or find the one an identical
+    earlier request (same Idempotency-Key, same body) created. Returns
+    (job, created).
+
+    Raises InvalidInput (per-field `details`; code `unsafe_url`,
+    `unreachable_url`, `file_too_large`… when there is a specific one),
+    Conflict (the key was used with another body), or billing's
+    QuotaExceeded / RateLimited; creates and queues nothing when it raises.
+    An image_url is fetched only when no earlier job answers the request.
+    """
+    from workflows.parameters import ParameterValuesError
+    from workflows.selectors import project_get_for_user, workflow_version_get_for_user
+
+    image_field = "image_url" if request.image_url else "image"
+    try:
+        # The workflow and its latest version (the one the job will run) together.
+        version = workflow_version_get_for_user(user=user, id_or_slug=request.workflow)
+    except NotFound:
+        raise _field_error(
+            "workflow",
+            "No workflow with this slug or id is available to you. "
+            "GET /api/v1/workflows lists the ones you can run.",
+        ) from None
+    workflow = version.workflow
+    project = None
+    if request.project_id:
+        try:
+            project = project_get_for_user(user=user, project_id=request.project_id)
+        except NotFound:
+            raise _field_error("project", "You have no project with this id.") from None
+    if request.webhook_url:
+        try:
+            netguard.check_url(request.webhook_url)
+        except netguard.UnsafeURL as exc:
+            raise _field_error("webhook_url", str(exc), "unsafe_url") from exc
+        except netguard.OutboundError as exc:
+            raise _field_error("webhook_url", str(exc), "unreachable_url") from exc
+
+    image, image_name, image_digest = None, "", None
+    if request.image is not None:
+        try:
+            image = image_read(request.image, max_bytes=settings.UPLOAD_MAX_BYTES)
+        except InvalidImage as exc:
+            raise _field_error("image", exc.message, exc.code) from exc
+        image_name = request.image_name
+        image_digest = hashlib.sha256(image).hexdigest()
+    elif request.asset_id is not None:
+        asset = selectors.upload_get(user=user, asset_id=request.asset_id)
+        if asset is None:
+            raise _field_error("asset_id", "You have no uploaded image with this id.")
+        image_name, image_digest = asset.original_name, asset.sha256
+        with asset.file.open("rb") as handle:
+            image = handle.read()
+    if request.image_url:
+        image_name = unquote(urlsplit(request.image_url).path.rsplit("/", 1)[-1])[:255]
+
+    fingerprint = _fingerprint(
+        workflow=workflow, project=project, request=request, image_digest=image_digest
     )
-    return True
+    existing = _existing_for_key(user=user, key=request.idempotency_key, fingerprint=fingerprint)
+    if existing is not None:
+        return existing, False
+    try:
+        if image is None:
+            image = image_fetch(
+                request.image_url,
+                max_bytes=settings.UPLOAD_MAX_BYTES,
+                timeout=settings.IMAGE_URL_TIMEOUT,
+            )
+        # generation_create checks every input, then creates the job, its
+        # fingerprint and its credit reservation in one transaction (so a
+        # concurrent request with the same key waits on the unique index
+        # until it commits, then sees the fingerprint it must match).
+        job = generation_create(
+            user=user,
+            workflow=workflow,
+            version=version,
+            image=image,
+            image_name=image_name,
+            values=request.parameters,
+            source=Generation.Source.API,
+            project=project,
+            webhook_url=request.webhook_url,
+            idempotency_key=request.idempotency_key,
+            idempotency_fingerprint=fingerprint if request.idempotency_key is not None else "",
+            source_ref={"api_key": request.api_key_id} if request.api_key_id else {},
+            subscription=subscription,
+        )
+    except InvalidImage as exc:
+        raise _field_error(image_field, exc.message, exc.code) from exc
+    except ParameterValuesError as exc:
+        raise InvalidInput(str(exc), details={"parameters": exc.errors}) from exc
+    except IntegrityError as exc:
+        if request.idempotency_key is None or IDEMPOTENCY_CONSTRAINT not in str(exc):
+            raise
+        # Lost the race to an identical request: answer with its job.
+        existing = _existing_for_key(
+            user=user, key=request.idempotency_key, fingerprint=fingerprint
+        )
+        if existing is None:
+            raise
+        return existing, False
+    return job, True
+
+
+def _fingerprint(*, workflow, project, request: JobRequest, image_digest: str | None) -> str:
+    # The fingerprint covers the body as the server understood it plus the
+    # image's digest, so "the same request" means the same job would result.
+    # An image_url is fingerprinted by the URL: a replay must not fetch again.
+    canonical = {
+        "workflow": str(workflow.id),
+        "parameters": request.parameters or {},
+        "project": str(project.id) if project else None,
+        "webhook_url": request.webhook_url,
+        "image_url": request.image_url,
+        "asset_id": str(request.asset_id) if request.asset_id else None,
+        "image_sha256": image_digest,
+    }
+    return hashlib.sha256(
+        json.dumps(canonical, sort_keys=True, separators=(",", ":"), default=str).encode()
+    ).hexdigest()
+
+
+def _existing_for_key(*, user, key: str | None, fingerprint: str) -> Generation | None:
+    """The job an earlier request with this Idempotency-Key created, if any.
+    Raises Conflict when that request had a different body."""
+    if key is None:
+        return None
+    existing = selectors.generation_get_by_idempotency_key(user=user, key=key)
+    if existing is not None and existing.idempotency_fingerprint != fingerprint:
+        raise Conflict(
+            "This Idempotency-Key was already used with a different request body. "
+            "Use a new key for a new job."
+        )
+    return existing
+
+
+# --- after the fact ---------------------------------------------------------------------
 
 
 def generation_retry(*, generation: Generation) -> Generation:
@@ -391,22 +391,3 @@ def generation_annotate(
     if fields:
         generation.save(update_fields=fields)
     return generation
-
-
-def generation_on_finished(*, generation: Generation) -> None:
-    """What happens once a job is final (completed, failed or cancelled):
-    the user is notified, and a job from a watched folder is handed back to
-    its source (the result uploaded, or the failure recorded). Safe to call
-    more than once; effects run after the caller's transaction commits."""
-    # Imported here: notifications imports this module.
-    from generations.notifications import generation_notify_finished
-
-    generation_notify_finished(generation=generation)
-    if generation.source in (Generation.Source.DRIVE, Generation.Source.INBOX):
-        from celery import current_app
-
-        # By name: the drive app builds on this one, not the other way round.
-        job_id = str(generation.id)
-        transaction.on_commit(
-            lambda: current_app.send_task("drive.tasks.delivery_run", args=[job_id])
-        )

@@ -5,43 +5,22 @@ Views parse input, call one service or selector, and render.
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from billing.services import QuotaExceeded, RateLimited
-from generations import selectors, services
+from generations import finishing, selectors, services
 from generations.files import asset_from_token, asset_url
 from generations.images import InvalidImage
 from generations.models import Asset, Generation
-from generations.pipeline import progress_cache_key
+from generations.progress import progress_get
 from workflows.forms import bootstrap_widgets, parameters_form
 from workflows.parameters import INPUT_IMAGE_FIELD, ParameterValuesError
 from workflows.selectors import workflow_get_for_user
 
 Status = Generation.Status
-
-
-@login_required
-def dashboard(request):
-    # The dashboard gathers what the other apps say about this user.
-    from billing.selectors import billing_me
-    from drive.selectors import connection_alerts
-
-    recent = list(selectors.generation_list(user=request.user)[:10])
-    _attach_urls(recent)
-    return render(
-        request,
-        "generations/dashboard.html",
-        {
-            "recent": recent,
-            "counts": selectors.generation_counts(user=request.user),
-            "quota": billing_me(user=request.user),
-            "drive_alerts": connection_alerts(user=request.user),
-        },
-    )
 
 
 @login_required
@@ -104,7 +83,7 @@ def generation_gallery(request):
         page = Paginator(queryset, 24).get_page(request.GET.get("page"))
     except Exception as exc:  # a malformed id in a filter
         raise Http404("No such filter.") from exc
-    _attach_urls(page.object_list)
+    selectors.generation_thumbnails_attach(generations=page.object_list)
     return render(
         request,
         "generations/gallery.html",
@@ -131,7 +110,7 @@ def generation_detail(request, generation_id):
             "input": next((a for a in assets if a.kind == Asset.Kind.INPUT), None),
             "outputs": [a for a in assets if a.kind == Asset.Kind.OUTPUT],
             "events": generation.events.all(),
-            "live": _live(generation),
+            "live": progress_get(generation=generation),
         },
     )
 
@@ -141,9 +120,9 @@ def generation_detail(request, generation_id):
 def generation_progress(request, generation_id):
     """The job's progress bar (htmx polls it while the job runs)."""
     generation = selectors.generation_get(user=request.user, generation_id=generation_id)
-    live = _live(generation)
+    live = progress_get(generation=generation)
     if request.GET.get("row"):
-        _attach_urls([generation])
+        selectors.generation_thumbnails_attach(generations=[generation])
         return render(request, "generations/_job_row.html", {"job": generation, "live": live})
     response = render(request, "generations/_progress.html", {"job": generation, "live": live})
     if generation.is_final and request.GET.get("was") != generation.status:
@@ -155,7 +134,7 @@ def generation_progress(request, generation_id):
 @require_POST
 def generation_cancel(request, generation_id):
     generation = selectors.generation_get(user=request.user, generation_id=generation_id)
-    if services.generation_cancel(generation=generation):
+    if finishing.generation_cancel(generation=generation):
         messages.success(request, "The job was cancelled. Its credits were returned.")
     else:
         messages.info(request, "This job had already finished.")
@@ -215,27 +194,3 @@ def _parse_bool(value) -> bool | None:
     if value is None:
         return None
     return value in ("1", "true", "on")
-
-
-def _live(generation: Generation) -> dict:
-    """Progress for the UI: the worker's cache entry while it runs (updated
-    on every message), the row otherwise."""
-    if generation.status == Status.PROCESSING:
-        cached = cache.get(progress_cache_key(generation.id))
-        if cached and cached.get("status") == Status.PROCESSING:
-            return cached
-    return {
-        "status": generation.status,
-        "progress": generation.progress,
-        "message": generation.progress_message,
-    }
-
-
-def _attach_urls(generations) -> None:
-    """One query for the thumbnails of a page of jobs."""
-    ids = [g.id for g in generations]
-    thumbs = {}
-    for asset in Asset.objects.filter(generation_id__in=ids, kind=Asset.Kind.THUMBNAIL):
-        thumbs.setdefault(asset.generation_id, asset_url(asset))
-    for generation in generations:
-        generation.thumbnail_url = thumbs.get(generation.id)

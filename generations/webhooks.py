@@ -53,8 +53,6 @@ EVENT_TYPES = {
     Status.CANCELLED: "job.cancelled",
 }
 RESPONSE_EXCERPT_BYTES = 1024
-WEBHOOK_RETRY_DELAYS_DEFAULT = [10, 60, 300, 1800, 7200]
-WEBHOOK_TIMEOUT_DEFAULT = 15.0
 # Where the event ids of this app live, so they are stable for a job and type.
 _EVENT_NAMESPACE = uuid.UUID("3c5f0e7e-9a57-4d0e-9a0b-4c1d2b6f8e11")
 
@@ -186,10 +184,6 @@ def webhook_payload(*, generation: Generation, event_type: str) -> dict:
 # --- delivery ---------------------------------------------------------------------
 
 
-def _setting(name: str, default):
-    return getattr(settings, name, default)
-
-
 def webhook_delivery_create(*, generation: Generation, url: str) -> WebhookDelivery | None:
     """Create the first attempt of the job's final event, once: returns None
     when it already exists. Call inside a transaction; enqueue on commit."""
@@ -210,7 +204,7 @@ def webhook_delivery_create(*, generation: Generation, url: str) -> WebhookDeliv
 
 def webhook_enqueue(*, delivery: WebhookDelivery, countdown: float = 0) -> None:
     """Queue the attempt once the current transaction commits."""
-    from generations.notification_tasks import webhook_deliver
+    from generations.tasks import webhook_deliver
 
     delivery_id = delivery.id
     transaction.on_commit(
@@ -262,7 +256,7 @@ def webhook_attempt(*, delivery_id: int) -> WebhookDelivery | None:
                 "webhook-timestamp": str(timestamp),
                 "webhook-signature": signature,
             },
-            timeout=_setting("WEBHOOK_TIMEOUT", WEBHOOK_TIMEOUT_DEFAULT),
+            timeout=settings.WEBHOOK_TIMEOUT,
             max_bytes=RESPONSE_EXCERPT_BYTES,
             truncate=True,
             allow_redirects=False,
@@ -336,7 +330,7 @@ def _retry_after(value: str | None) -> float | None:
 
 
 def _schedule_next(delivery: WebhookDelivery, *, retry_after: float | None) -> None:
-    delays = list(_setting("WEBHOOK_RETRY_DELAYS", WEBHOOK_RETRY_DELAYS_DEFAULT))
+    delays = list(settings.WEBHOOK_RETRY_DELAYS)
     if delivery.attempt > len(delays):
         return  # that was the last attempt
     delay = float(delays[delivery.attempt - 1])
@@ -365,9 +359,7 @@ def webhooks_send_due(*, grace: float = 60) -> int:
     (broker restart) and attempts left `sending` by a worker that died.
     Duplicates are harmless: webhook_attempt claims each row once."""
     now = timezone.now()
-    stuck_before = now - timedelta(
-        seconds=_setting("WEBHOOK_TIMEOUT", WEBHOOK_TIMEOUT_DEFAULT) + 300
-    )
+    stuck_before = now - timedelta(seconds=settings.WEBHOOK_TIMEOUT + 300)
     WebhookDelivery.objects.filter(outcome=Outcome.SENDING, attempted_at__lt=stuck_before).update(
         outcome=Outcome.PENDING
     )

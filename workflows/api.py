@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 
 from accounts.permissions import ApiKeyScopes
 from accounts.throttles import RateLimitHeadersMixin
-from generations.serializers import ErrorSerializer
+from creator_site.api_errors import ErrorSerializer
 from workflows import selectors
 from workflows.models import Workflow
 from workflows.parameters import parameters_json_schema

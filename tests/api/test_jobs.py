@@ -9,8 +9,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from generations.models import Asset, Generation
-from generations.pipeline import progress_cache_key
-from generations.services import generation_transition
+from generations.progress import progress_cache_key
+from generations.states import generation_transition
 from tests.api.conftest import assert_error, job_count, key_client
 from tests.generations.conftest import png_bytes
 from tests.workflows.factories import ProjectFactory

@@ -91,7 +91,7 @@ def test_the_wait_is_capped(alice_api, presets, settings):
 def test_a_job_cancelled_while_waiting_ends_the_wait(alice, alice_api, presets, settings):
     import threading
 
-    from generations.services import generation_cancel
+    from generations.finishing import generation_cancel
 
     def cancel_soon():
         deadline = time.monotonic() + 10

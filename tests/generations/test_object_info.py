@@ -2,7 +2,7 @@
 
 import pytest
 
-from generations.selectors import comfyui_object_info
+from generations.servers import comfyui_object_info
 from tests.generations.factories import ComfyServerFactory
 
 pytestmark = pytest.mark.django_db

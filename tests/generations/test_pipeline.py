@@ -7,9 +7,10 @@ import pytest
 from django.core.files.storage import default_storage
 from PIL import Image
 
+from generations.finishing import generation_cancel
 from generations.models import Asset, Generation, GenerationEvent
 from generations.pipeline import generations_reap_stale
-from generations.services import generation_cancel, generation_create
+from generations.services import generation_create
 from tests.factories import UserFactory
 from tests.generations.conftest import png_bytes, wait_for_status
 from tests.generations.factories import ComfyServerFactory

@@ -3,7 +3,7 @@
 import pytest
 
 from generations.models import Generation
-from generations.services import server_pick, server_record_health, servers_seed_from_settings
+from generations.servers import server_pick, server_record_health, servers_seed_from_settings
 from tests.generations.factories import ComfyServerFactory, GenerationFactory
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 
 from generations.models import Generation, GenerationEvent
-from generations.services import IllegalTransition, generation_transition
+from generations.states import IllegalTransition, generation_transition
 from tests.generations.factories import GenerationFactory
 
 Status = Generation.Status

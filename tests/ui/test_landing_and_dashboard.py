@@ -35,7 +35,7 @@ def test_the_dashboard_greets_the_member_by_first_name(rf, alice):
     request = rf.get("/dashboard/")
     request.user = alice
 
-    page = render_to_string("generations/dashboard.html", request=request)
+    page = render_to_string("dashboard.html", request=request)
 
     assert "Welcome back, Alice" in page
     assert 'id="usage-meter"' in page
