@@ -62,6 +62,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",  # Content-Security-Policy, see the block at the end
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before anything reads the request: NUL and other text PostgreSQL cannot
+    # store, and bodies over the DATA_UPLOAD_* limits, are a 400 here.
+    "creator_site.request_guard.RequestGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -281,7 +284,11 @@ STORAGES = {
         )
     },
 }
+# Request bodies without their files (images are checked against
+# UPLOAD_MAX_BYTES below); request_guard answers overruns in the API's shape.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
+DATA_UPLOAD_MAX_NUMBER_FILES = 100
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 # --- Product settings ----------------------------------------------------------

@@ -1,11 +1,11 @@
 """Forms for the workflow and project pages. They parse input; the services
 validate and write."""
 
-import json
 from typing import Any
 
 from django import forms
 
+from creator_site.textguard import UnstorableJSON, json_loads_strict
 from workflows.graph import MAX_GRAPH_BYTES, GraphValidationError, graph_check_size, graph_parse
 from workflows.models import (
     DESCRIPTION_MAX_LENGTH,
@@ -50,7 +50,9 @@ def _parse_parameters(text: str) -> list:
             f"The parameter schema is too long (at most {PARAMETERS_MAX_CHARS:,} characters)."
         )
     try:
-        value = json.loads(text)
+        value = json_loads_strict(text)
+    except UnstorableJSON as exc:
+        raise forms.ValidationError(f"The parameter schema cannot be stored: {exc}") from None
     except (ValueError, RecursionError) as exc:
         raise forms.ValidationError(f"The parameter schema is not valid JSON ({exc}).") from None
     if not isinstance(value, list):
@@ -194,7 +196,9 @@ class ProjectForm(forms.Form):
         if not text:
             return {}
         try:
-            value = json.loads(text)
+            value = json_loads_strict(text)
+        except UnstorableJSON as exc:
+            raise forms.ValidationError(str(exc)) from None
         except (ValueError, RecursionError) as exc:
             raise forms.ValidationError(f"This is not valid JSON ({exc}).") from None
         if not isinstance(value, dict):

@@ -18,6 +18,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from creator_site.textguard import UnstorableJSON, json_loads_strict
+
 MAX_GRAPH_BYTES = 1024 * 1024
 MAX_NODES = 500
 MAX_DEPTH = 20
@@ -106,9 +108,11 @@ def graph_parse(text: str | bytes) -> dict:
     if not text.strip():
         raise GraphValidationError([GraphProblem("The workflow is empty. Paste its JSON.")])
     try:
-        value = json.loads(text, parse_constant=_reject_constant)
+        value = json_loads_strict(text)
     except RecursionError as exc:
         raise GraphValidationError([_too_deep()]) from exc
+    except UnstorableJSON as exc:  # NaN/Infinity, or text PostgreSQL cannot store
+        raise GraphValidationError([GraphProblem(str(exc))]) from exc
     except ValueError as exc:
         raise GraphValidationError(
             [GraphProblem(f"This is not valid JSON ({exc}). Check that you copied all of it.")]
@@ -126,10 +130,6 @@ def graph_check_size(size: int) -> None:
     """Refuse a file of `size` bytes before reading it (GraphValidationError)."""
     if size > MAX_GRAPH_BYTES:
         raise GraphValidationError([_too_big(size)])
-
-
-def _reject_constant(name: str):
-    raise ValueError(f"{name} is not allowed in JSON")
 
 
 def _too_big(size: int) -> GraphProblem:

@@ -296,7 +296,8 @@ def project_create(request):
         else:
             messages.success(request, f"Project “{project.name}” was created.")
             return redirect("workflows:project_detail", project_id=project.id)
-    return render(request, "projects/form.html", {"form": form, "project": None})
+    status = 400 if request.method == "POST" else 200  # a refused form, as on the import page
+    return render(request, "projects/form.html", {"form": form, "project": None}, status=status)
 
 
 @login_required
@@ -345,7 +346,8 @@ def project_edit(request, project_id):
         else:
             messages.success(request, "Saved.")
             return redirect("workflows:project_detail", project_id=project.id)
-    return render(request, "projects/form.html", {"form": form, "project": project})
+    status = 400 if request.method == "POST" else 200  # a refused form, as on the import page
+    return render(request, "projects/form.html", {"form": form, "project": project}, status=status)
 
 
 @login_required

@@ -51,7 +51,7 @@ def test_invalid_project_input_is_explained(client, alice):
         reverse("workflows:project_create"),
         {"name": "", "color": "blue", "tags": "x" * 50, "metadata_text": "[1]"},
     )
-    assert response.status_code == 200
+    assert response.status_code == 400
     html = response.content.decode()
     assert "This field is required." in html
     assert "Use a JSON object" in html
