@@ -6,6 +6,7 @@ from django.core.files.storage import default_storage
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from billing.services import billing_prune
 from generations.files import UPLOADS, upload_file_names
 from generations.models import Asset, Generation, WebhookDelivery
 
@@ -28,6 +29,7 @@ def retention_run() -> dict[str, int]:
         "jobs_archived": archived,
         "webhook_logs_deleted": deleted_logs,
         "uploads_removed": _remove_unreferenced_uploads(now - UNREFERENCED_UPLOAD_KEEP),
+        **billing_prune(now=now),
     }
 
 
