@@ -706,3 +706,31 @@ def credit_purchase_refund(*, payment_intent_id: str, amount_refunded: int) -> i
             purchase.shortfall,
         )
     return taken
+
+
+USAGE_KEEP = timedelta(days=365)
+STRIPE_EVENTS_KEEP = timedelta(days=30)
+
+
+def billing_prune(*, now: datetime | None = None) -> dict[str, int]:
+    """Retention (SPEC §11) for billing data, called by the nightly retention
+    run: usage periods that ended over 12 months ago, and Stripe events
+    older than 30 days once processed. An event whose webhook was not
+    processed is kept, so it can still be retried or looked into."""
+    from django.db.models import Exists, OuterRef
+    from djstripe.models import Event, WebhookEventTrigger
+
+    now = now or timezone.now()
+    usage_deleted, _ = Usage.objects.filter(period_end__lt=now - USAGE_KEEP).delete()
+    cutoff = now - STRIPE_EVENTS_KEEP
+    unprocessed = WebhookEventTrigger.objects.filter(event_id=OuterRef("id"), processed=False)
+    processed = WebhookEventTrigger.objects.filter(event_id=OuterRef("id"), processed=True)
+    events = (
+        Event.objects.filter(created__lt=cutoff)
+        .filter(Exists(processed))
+        .exclude(Exists(unprocessed))
+    )
+    event_ids = list(events.values_list("id", flat=True))
+    WebhookEventTrigger.objects.filter(event_id__in=event_ids).delete()
+    events_deleted, _ = Event.objects.filter(id__in=event_ids).delete()
+    return {"usage_deleted": usage_deleted, "stripe_events_deleted": events_deleted}

@@ -269,7 +269,7 @@ def webhook_attempt(*, delivery_id: int) -> WebhookDelivery | None:
     else:
         fields = {
             "status_code": response.status,
-            "response_excerpt": response.text(RESPONSE_EXCERPT_BYTES),
+            "response_excerpt": _safe_text(response.text(RESPONSE_EXCERPT_BYTES)),
         }
         if 200 <= response.status < 300:
             _record(delivery, started, outcome=Outcome.DELIVERED, **fields)
@@ -293,14 +293,38 @@ def webhook_attempt(*, delivery_id: int) -> WebhookDelivery | None:
     return delivery
 
 
+def _safe_text(value: str) -> str:
+    """A receiver's bytes as text PostgreSQL will store: PostgreSQL text
+    cannot hold NUL, and lone surrogates (from undecodable bytes) cannot be
+    encoded, so either would make saving the outcome raise."""
+    return value.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
+
+
 def _record(delivery: WebhookDelivery, started: float, *, outcome: str, **fields) -> None:
+    try:
+        _record_outcome(delivery, started, outcome=outcome, **fields)
+    except Exception as exc:
+        # Whatever made the save fail, the row must not stay `sending` (the
+        # sweeper would otherwise treat it as a dead worker's). Record the
+        # bare outcome without the receiver's reply.
+        logger.exception("webhook %s: recording the outcome failed", delivery.event_id)
+        WebhookDelivery.objects.filter(id=delivery.id).update(
+            outcome=outcome,
+            status_code=fields.get("status_code"),
+            response_excerpt="",
+            delivered_at=timezone.now() if outcome == Outcome.DELIVERED else None,
+            error=f"Recording the outcome failed: {type(exc).__name__}.",
+        )
+
+
+def _record_outcome(delivery: WebhookDelivery, started: float, *, outcome: str, **fields) -> None:
     delivery.outcome = outcome
     delivery.duration_ms = int((time.monotonic() - started) * 1000)
     if outcome == Outcome.DELIVERED:
         delivery.delivered_at = timezone.now()
     for name, value in fields.items():
         setattr(delivery, name, value)
-    delivery.error = delivery.error[:2000]
+    delivery.error = _safe_text(delivery.error[:2000])
     delivery.save(
         update_fields=[
             "outcome",
@@ -357,12 +381,22 @@ def _schedule_next(delivery: WebhookDelivery, *, retry_after: float | None) -> N
 def webhooks_send_due(*, grace: float = 60) -> int:
     """Safety net, run by beat: requeue attempts whose message was lost
     (broker restart) and attempts left `sending` by a worker that died.
-    Duplicates are harmless: webhook_attempt claims each row once."""
+    Duplicates are harmless: webhook_attempt claims each row once.
+
+    An attempt still `sending` long after the timeout is failed, and the next
+    attempt (if any remain) scheduled. Putting it back to `pending` instead
+    re-sent the same attempt forever whenever its outcome could not be saved.
+    """
     now = timezone.now()
     stuck_before = now - timedelta(seconds=settings.WEBHOOK_TIMEOUT + 300)
-    WebhookDelivery.objects.filter(outcome=Outcome.SENDING, attempted_at__lt=stuck_before).update(
-        outcome=Outcome.PENDING
-    )
+    stuck = WebhookDelivery.objects.filter(outcome=Outcome.SENDING, attempted_at__lt=stuck_before)
+    for delivery in stuck:
+        failed = WebhookDelivery.objects.filter(id=delivery.id, outcome=Outcome.SENDING).update(
+            outcome=Outcome.FAILED,
+            error="The attempt was still sending long after the timeout; counted as failed.",
+        )
+        if failed:  # claimed here, not by a concurrent sweeper
+            _schedule_next(delivery, retry_after=None)
     due = WebhookDelivery.objects.filter(
         outcome=Outcome.PENDING, due_at__lt=now - timedelta(seconds=grace)
     )

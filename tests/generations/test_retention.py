@@ -65,3 +65,22 @@ def test_unreferenced_uploads_are_removed_and_used_ones_kept(alice, settings):
     assert not default_storage.exists(unused)
     assert not default_storage.exists(orphan)
     assert Asset.objects.filter(file=unused).count() == 0
+
+
+def test_an_old_upload_a_recent_job_used_by_asset_id_is_kept(alice):
+    upload = default_storage.save(f"uploads/{alice.id}/assets/reused.png", ContentFile(b"r"))
+    Asset.objects.create(
+        user=alice, kind="input", file=upload,
+        content_type="image/png", size=1, sha256="2" * 64, created_at=OLD,
+    )  # fmt: skip
+    job = GenerationFactory(user=alice)
+    copy = default_storage.save(f"uploads/{alice.id}/{job.id}/input.png", ContentFile(b"r"))
+    Asset.objects.create(
+        user=alice, generation=job, kind="input", file=copy,
+        content_type="image/png", size=1, sha256="2" * 64,
+    )  # fmt: skip
+
+    retention_run()
+
+    assert default_storage.exists(upload)
+    assert Asset.objects.filter(file=upload).exists()
