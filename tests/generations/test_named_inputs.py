@@ -120,3 +120,36 @@ def test_a_mask_that_is_not_an_image_is_refused_by_name(template_server):
     assert refused.value.message.startswith("mask: ")
     assert not Generation.objects.exists() and not Asset.objects.exists()
     assert stored_files(alice) == []
+
+
+def test_the_command_runs_text_to_image_and_named_inputs(
+    template_server, start_worker, tmp_path, capsys
+):
+    from django.core.management import call_command
+
+    alice = UserFactory()
+    ComfyServerFactory(url=template_server.url)
+    start_worker()
+    text = template_workflow(alice, "sdxl_text")
+    inpaint = template_workflow(alice, "inpaint")
+    (tmp_path / "photo.png").write_bytes(png_bytes())
+    (tmp_path / "mask.png").write_bytes(png_bytes(color=(255, 255, 255)))
+
+    call_command("generate", text.slug, "--user", alice.email, "--wait")
+    call_command(
+        "generate",
+        inpaint.slug,
+        "--input",
+        f"image={tmp_path / 'photo.png'}",
+        "--input",
+        f"mask={tmp_path / 'mask.png'}",
+        "--user",
+        alice.email,
+        "--wait",
+    )
+
+    jobs = {j.workflow_id: j for j in Generation.objects.filter(user=alice)}
+    assert {j.status for j in jobs.values()} == {Status.COMPLETED}
+    assert not jobs[text.id].assets.filter(kind=Asset.Kind.INPUT).exists()
+    named = jobs[inpaint.id].assets.filter(kind=Asset.Kind.INPUT)
+    assert set(named.values_list("input_name", flat=True)) == {"image", "mask"}
