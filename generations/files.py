@@ -43,8 +43,8 @@ _SALT = "generations.asset"
 # --- layout -----------------------------------------------------------------------
 
 
-def input_key(*, user_id, generation_id, extension: str) -> str:
-    return f"{UPLOADS}/{user_id}/{generation_id}/input.{extension}"
+def input_key(*, user_id, generation_id, extension: str, input_name: str = "") -> str:
+    return f"{UPLOADS}/{user_id}/{generation_id}/{input_name or 'input'}.{extension}"
 
 
 def upload_key(*, user_id, asset_id, extension: str) -> str:
@@ -56,10 +56,11 @@ def outputs_folder(*, user_id, generation_id) -> str:
     return f"{OUTPUTS}/{user_id}/{generation_id}"
 
 
-def comfy_input_name(generation_id, extension: str) -> tuple[str, str]:
+def comfy_input_name(generation_id, extension: str, input_name: str = "") -> tuple[str, str]:
     """(subfolder, name) of a job's input on the ComfyUI server: a folder per
-    job, so names never collide between jobs or users."""
-    return f"creator/{generation_id}", f"input.{extension}"
+    job, so names never collide between jobs or users, and a file per input
+    name ("" is the one file of a single-upload job, `input.<ext>`)."""
+    return f"creator/{generation_id}", f"{input_name or 'input'}.{extension}"
 
 
 def user_folders(*, user_id) -> list[str]:
@@ -123,9 +124,13 @@ def upload_file_names() -> Iterator[str]:
 # --- writing ------------------------------------------------------------------------
 
 
-def input_store(*, user_id, generation_id, extension: str, data: bytes) -> str:
+def input_store(
+    *, user_id, generation_id, extension: str, data: bytes, input_name: str = ""
+) -> str:
     """Store a job's (already checked) input image; returns its storage name."""
-    key = input_key(user_id=user_id, generation_id=generation_id, extension=extension)
+    key = input_key(
+        user_id=user_id, generation_id=generation_id, extension=extension, input_name=input_name
+    )
     return default_storage.save(key, ContentFile(data))
 
 

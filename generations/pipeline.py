@@ -202,13 +202,16 @@ def _run_on_server(generation: Generation, server: ComfyServer, attempt: int) ->
     reporter = _ProgressReporter(generation, attempt, interval=settings.PROGRESS_WRITE_INTERVAL)
     if attempt > 1:
         outputs_drop(generation=generation)  # leftovers of an earlier attempt
-    input_asset = Asset.objects.get(generation_id=generation.id, kind=Asset.Kind.INPUT)
-    extension = input_asset.file.name.rsplit(".", 1)[-1]
-    subfolder, name = comfy_input_name(generation.id, extension)
+    # One file per image input, under the name the snapshot gives it; none
+    # for a text-to-image job.
+    input_assets = Asset.objects.filter(generation_id=generation.id, kind=Asset.Kind.INPUT)
     started = time.monotonic()
     with server_client(server) as client:
-        with input_asset.file.open("rb") as source:
-            client.upload_image(source, name, subfolder=subfolder)
+        for input_asset in input_assets.order_by("created_at", "id"):
+            extension = input_asset.file.name.rsplit(".", 1)[-1]
+            subfolder, name = comfy_input_name(generation.id, extension, input_asset.input_name)
+            with input_asset.file.open("rb") as source:
+                client.upload_image(source, name, subfolder=subfolder)
         result = client.run(
             generation.workflow_snapshot,
             prompt_id=str(generation.comfy_prompt_id),

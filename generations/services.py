@@ -9,6 +9,7 @@ import hashlib
 import json
 import logging
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
@@ -21,7 +22,7 @@ from creator_site import netguard
 from creator_site.errors import Conflict, InvalidInput, NotFound
 from generations import selectors
 from generations.files import comfy_input_name, input_store
-from generations.images import InvalidImage, image_check, image_fetch, image_read
+from generations.images import ImageInfo, InvalidImage, image_check, image_fetch, image_read
 from generations.models import Asset, Generation, GenerationEvent
 
 logger = logging.getLogger(__name__)
@@ -30,12 +31,52 @@ Status = Generation.Status
 IDEMPOTENCY_CONSTRAINT = "generations_unique_idempotency_key"
 
 
+@dataclass(frozen=True)
+class InputFile:
+    """One image a caller brings for a named workflow input: its bytes (or
+    an open file) and the name it had on the caller's side."""
+
+    data: bytes | BinaryIO
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class _CheckedInput:
+    input_name: str  # "" for the one file of a single-upload job
+    data: bytes
+    original_name: str
+    info: ImageInfo
+
+
+def _input_checked(*, input_name: str, source: "InputFile | Asset") -> _CheckedInput:
+    """Read and check one input by its content (an upload reused by id is
+    checked again: the rules may have changed since). Raises InvalidImage."""
+    if isinstance(source, Asset):
+        with source.file.open("rb") as handle:
+            data, original = handle.read(), source.original_name
+    else:
+        data, original = source.data, source.name
+        if not isinstance(data, bytes | bytearray):
+            data.seek(0)
+            data = data.read()
+    info = image_check(
+        data,
+        max_bytes=settings.UPLOAD_MAX_BYTES,
+        max_pixels=settings.UPLOAD_MAX_PIXELS,
+        name=original,
+    )
+    return _CheckedInput(
+        input_name=input_name, data=bytes(data), original_name=original or "", info=info
+    )
+
+
 def generation_create(
     *,
     user,
     workflow,
-    image: bytes | BinaryIO,
+    image: bytes | BinaryIO | None = None,
     image_name: str = "",
+    inputs: Mapping[str, "InputFile | Asset"] | None = None,
     values: dict | None = None,
     source: str = Generation.Source.WEB,
     project=None,
@@ -46,16 +87,23 @@ def generation_create(
     version=None,
     subscription=None,
 ) -> Generation:
-    """Validate everything, store the input, create the job queued, and
+    """Validate everything, store the inputs, create the job queued, and
     enqueue it once the transaction commits.
 
-    Raises InvalidImage, ParameterValuesError, or billing's QuotaExceeded /
-    RateLimited before anything is stored or queued. The job's credits are
-    reserved in the same transaction that creates it. The graph that will
-    run (parameters and the input's name on the server written in) is
-    snapshotted on the job, so the result can be
-    reproduced even if the workflow changes later. `subscription`: the
-    user's row as read earlier in this request, if it was (saves a read).
+    `inputs` maps the workflow's image input names to a file (`InputFile`)
+    or an earlier upload (`Asset`); each is stored as its own input asset
+    and goes to the server under its own name. `image` is the shorthand of
+    a single-upload caller: one file for every required input. Neither, for
+    a text-to-image workflow.
+
+    Raises InvalidImage (keyed by input name in its message), ParameterValuesError
+    (bad values, unknown input names, missing required inputs), or billing's
+    QuotaExceeded / RateLimited before anything is stored or queued. The
+    job's credits are reserved in the same transaction that creates it. The
+    graph that will run (parameters and the inputs' names on the server
+    written in) is snapshotted on the job, so the result can be reproduced
+    even if the workflow changes later. `subscription`: the user's row as
+    read earlier in this request, if it was (saves a read).
     """
     # Imported here: sibling apps, called through their modules.
     from billing.services import usage_reserve
@@ -63,19 +111,28 @@ def generation_create(
     from workflows.selectors import workflow_version_get
     from workflows.services import project_record_generation, workflow_record_use
 
-    info = image_check(
-        image,
-        max_bytes=settings.UPLOAD_MAX_BYTES,
-        max_pixels=settings.UPLOAD_MAX_PIXELS,
-        name=image_name,
-    )
-    if not isinstance(image, bytes | bytearray):
-        image.seek(0)
-        image = image.read()
+    if image is not None and inputs:
+        raise ValueError("Give either image= or inputs=, not both.")
+    checked: list[_CheckedInput] = []
+    if image is not None:
+        checked.append(_input_checked(input_name="", source=InputFile(image, image_name)))
+    for input_name, given in (inputs or {}).items():
+        try:
+            checked.append(_input_checked(input_name=input_name, source=given))
+        except InvalidImage as exc:
+            raise InvalidImage(exc.code, f"{input_name}: {exc.message}") from exc
     version = version or workflow_version_get(workflow=workflow)
     generation_id = uuid.uuid4()
-    subfolder, name = comfy_input_name(generation_id, info.extension)
-    comfy_name = f"{subfolder}/{name}"
+    comfy_names = {}
+    for item in checked:
+        subfolder, name = comfy_input_name(generation_id, item.info.extension, item.input_name)
+        comfy_names[item.input_name] = f"{subfolder}/{name}"
+    if image is not None:
+        graph_inputs = image_inputs_for_upload(
+            parameters=version.parameters, filename=comfy_names[""]
+        )
+    else:
+        graph_inputs = comfy_names
     # Resolve once (random seeds are fixed here), then compile with the
     # resolved values so the snapshot and input_parameters agree.
     resolved = parameters_resolve(parameters=version.parameters, values=values)
@@ -83,16 +140,24 @@ def generation_create(
         graph=version.workflow_json,
         parameters=version.parameters,
         values=resolved,
-        inputs=image_inputs_for_upload(parameters=version.parameters, filename=comfy_name),
+        inputs=graph_inputs,
     )
-    # The file before the rows, and outside the transaction: the reservation
+    # The files before the rows, and outside the transaction: the reservation
     # below locks the user's balance row, and a slow write must not hold it.
-    # A crash in between leaves an unreferenced upload (removed by
+    # A crash in between leaves unreferenced uploads (removed by
     # retention), never a job without its input.
-    stored_key = input_store(
-        user_id=user.id, generation_id=generation_id, extension=info.extension, data=image
-    )
+    stored_keys: list[str] = []
     try:
+        for item in checked:
+            stored_keys.append(
+                input_store(
+                    user_id=user.id,
+                    generation_id=generation_id,
+                    extension=item.info.extension,
+                    data=item.data,
+                    input_name=item.input_name,
+                )
+            )
         with transaction.atomic():
             generation = Generation.objects.create(
                 id=generation_id,
@@ -110,24 +175,31 @@ def generation_create(
                 idempotency_fingerprint=idempotency_fingerprint,
                 credits_used=workflow.estimated_credits,
             )
-            Asset.objects.create(
-                user=user,
-                generation=generation,
-                kind=Asset.Kind.INPUT,
-                file=stored_key,
-                original_name=(image_name or "")[:255],
-                content_type=info.content_type,
-                size=info.size,
-                width=info.width,
-                height=info.height,
-                sha256=info.sha256,
-            )
+            for item, stored_key in zip(checked, stored_keys, strict=True):
+                Asset.objects.create(
+                    user=user,
+                    generation=generation,
+                    kind=Asset.Kind.INPUT,
+                    file=stored_key,
+                    original_name=item.original_name[:255],
+                    input_name=item.input_name,
+                    content_type=item.info.content_type,
+                    size=item.info.size,
+                    width=item.info.width,
+                    height=item.info.height,
+                    sha256=item.info.sha256,
+                )
+            event_data = {"workflow_version": version.number}
+            if image is not None:
+                event_data["input_sha256"] = checked[0].info.sha256
+            else:
+                event_data["inputs_sha256"] = {i.input_name: i.info.sha256 for i in checked}
             GenerationEvent.objects.create(
                 generation=generation,
                 kind="created",
                 to_status=Status.QUEUED,
                 message=f"Queued from {generation.get_source_display()}.",
-                data={"workflow_version": version.number, "input_sha256": info.sha256},
+                data=event_data,
             )
             # The money last: it locks the user's balance and usage rows
             # until commit, and concurrent jobs of one user queue on those
@@ -147,7 +219,8 @@ def generation_create(
             if project is not None:
                 transaction.on_commit(lambda: project_record_generation(project=project))
     except BaseException:
-        default_storage.delete(stored_key)  # refused or failed: keep nothing
+        for stored_key in stored_keys:
+            default_storage.delete(stored_key)  # refused or failed: keep nothing
         raise
     return generation
 
@@ -334,11 +407,21 @@ def generation_retry(*, generation: Generation) -> Generation:
         raise ValueError("Only failed or cancelled jobs can be retried.")
     if generation.workflow is None:
         raise ValueError("The workflow of this job was deleted, so it cannot run again.")
-    source_asset = generation.assets.filter(kind=Asset.Kind.INPUT).first()
-    if source_asset is None:
+    input_assets = list(generation.assets.filter(kind=Asset.Kind.INPUT))
+    expects_inputs = "input_sha256" in (
+        generation.events.filter(kind="created").values_list("data", flat=True).first() or {}
+    )
+    if not input_assets and expects_inputs:
         raise ValueError("The input image of this job is gone, so it cannot run again.")
-    with source_asset.file.open("rb") as handle:
-        data = handle.read()
+    # A single-upload job ("" input name) again as one; a job of named
+    # inputs (or none: text-to-image) with the same inputs by name.
+    single = next((a for a in input_assets if not a.input_name), None)
+    if single is not None:
+        with single.file.open("rb") as handle:
+            image, image_name, inputs = handle.read(), single.original_name, None
+    else:
+        image, image_name = None, ""
+        inputs = {a.input_name: a for a in input_assets}
     values = {
         k: v
         for k, v in generation.input_parameters.items()
@@ -347,8 +430,9 @@ def generation_retry(*, generation: Generation) -> Generation:
     return generation_create(
         user=generation.user,
         workflow=generation.workflow,
-        image=data,
-        image_name=source_asset.original_name,
+        image=image,
+        image_name=image_name,
+        inputs=inputs,
         values=values,
         source=generation.source,
         project=generation.project,

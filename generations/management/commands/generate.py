@@ -14,7 +14,7 @@ from accounts.models import User
 from creator_site.errors import NotFound
 from generations.images import InvalidImage
 from generations.models import Asset, Generation
-from generations.services import generation_create
+from generations.services import InputFile, generation_create
 from workflows.parameters import ParameterValuesError
 from workflows.selectors import workflow_get_for_user
 
@@ -32,7 +32,17 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("workflow", help="preset slug, your workflow's slug, or a workflow id")
-        parser.add_argument("image", help="path to a JPEG, PNG, WebP or GIF image")
+        parser.add_argument(
+            "image", nargs="?", help="path to a JPEG, PNG, WebP or GIF image (one-input workflows)"
+        )
+        parser.add_argument(
+            "--input",
+            action="append",
+            default=[],
+            dest="inputs",
+            metavar="NAME=PATH",
+            help="the file of image input NAME (repeat for each); none for text-to-image",
+        )
         parser.add_argument("--user", help="email of the job's owner (default: first superuser)")
         parser.add_argument(
             "--set", action="append", default=[], metavar="NAME=VALUE", dest="values"
@@ -46,9 +56,18 @@ class Command(BaseCommand):
             workflow = workflow_get_for_user(user=user, id_or_slug=options["workflow"])
         except NotFound as exc:
             raise CommandError(f"No workflow {options['workflow']!r} visible to {user}.") from exc
-        path = Path(options["image"])
-        if not path.is_file():
-            raise CommandError(f"{path} is not a file.")
+        if options["image"] and options["inputs"]:
+            raise CommandError("Give the image or --input NAME=PATH, not both.")
+        image, image_name, inputs = None, "", {}
+        if options["image"]:
+            path = _file(options["image"])
+            image, image_name = path.read_bytes(), path.name
+        for item in options["inputs"]:
+            name, sep, raw = item.partition("=")
+            if not sep or not name:
+                raise CommandError(f"--input takes NAME=PATH, not {item!r}.")
+            path = _file(raw)
+            inputs[name] = InputFile(path.read_bytes(), path.name)
         values = {}
         for item in options["values"]:
             name, sep, raw = item.partition("=")
@@ -59,8 +78,9 @@ class Command(BaseCommand):
             generation = generation_create(
                 user=user,
                 workflow=workflow,
-                image=path.read_bytes(),
-                image_name=path.name,
+                image=image,
+                image_name=image_name,
+                inputs=inputs,
                 values=values,
                 source=Generation.Source.CLI,
             )
@@ -107,3 +127,10 @@ class Command(BaseCommand):
                 else asset.file.name
             )
             self.stdout.write(f"{where} ({asset.width}×{asset.height}, {asset.size} bytes)")
+
+
+def _file(raw: str) -> Path:
+    path = Path(raw)
+    if not path.is_file():
+        raise CommandError(f"{path} is not a file.")
+    return path
