@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import tempfile
 import uuid
 from collections.abc import Iterable
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -130,35 +131,95 @@ def _store_refreshed_tokens(connection: SourceConnection, source: sources.Source
 # --- connecting --------------------------------------------------------------------
 
 
+class _FolderTaken(Exception):
+    """Another account watches that inbox folder."""
+
+
+def inbox_subfolder_name(*, user) -> str:
+    """The folder an account gets inside INBOX_DIR when the inbox itself is
+    another account's: its email as a slug (alice@example.com ->
+    alice-example-com). Always has a hyphen, so never `processed`."""
+    slug = re.sub(r"[^a-z0-9]+", "-", user.email.lower()).strip("-")
+    return slug if "-" in slug else f"account-{user.pk}"
+
+
 def inbox_connect(
     *, user, path: str | Path | None = None, preset_slug: str = ""
 ) -> SourceConnection:
     """Watch a local folder for `user` (idempotent). The folder and its
     `processed/` subfolder are created; results land in the latter.
-    Raises ConnectError if the folder cannot be created."""
-    root = Path(path or settings.INBOX_DIR).expanduser().resolve()
+
+    A folder is one account's, or one drop would make a job (and a charge)
+    for every account watching it. Without `path`, an account keeps the
+    folder it has; a new one gets INBOX_DIR unless another account claimed
+    it first (`make run` gives it to the demo user), else its own
+    `INBOX_DIR/<email-slug>/`. Raises ConnectError if `path` is another
+    account's folder, or a folder cannot be created."""
+    current = SourceConnection.objects.filter(user=user, kind=Kind.INBOX).first()
+    if path is not None:
+        candidates = [Path(path).expanduser().resolve()]
+    elif current is not None and current.inbox_path:
+        candidates = [Path(current.inbox_path)]
+    else:
+        base = Path(settings.INBOX_DIR).expanduser().resolve()
+        own = base / inbox_subfolder_name(user=user)
+        candidates = [base, own, own.with_name(f"{own.name}-{user.pk}")]
+    for root in candidates:
+        try:
+            return _inbox_claim(user=user, root=root, current=current, preset_slug=preset_slug)
+        except _FolderTaken:
+            continue
+    raise ConnectError(f"{candidates[0]} is another account's inbox folder. Choose another folder.")
+
+
+def _inbox_claim(*, user, root: Path, current, preset_slug: str) -> SourceConnection:
+    taken = SourceConnection.objects.filter(kind=Kind.INBOX, inbox_path=str(root))
+    if taken.exclude(user=user).exists():
+        raise _FolderTaken
     source = sources.LocalInboxSource(root)
+    moved = current is not None and current.inbox_path != str(root)
     try:
-        folder = source.folder(".")
-        output = source.output_folder_ensure(parent_id=".", name=source.OUTPUT_DIR)
-    except OSError as exc:
-        raise ConnectError(f"Creator cannot use {root} as the inbox: {exc.strerror}.") from exc
-    connection, _ = SourceConnection.objects.update_or_create(
-        user=user,
-        kind=Kind.INBOX,
-        defaults={
-            "inbox_path": str(root),
-            "state": State.CONNECTED,
-            "state_message": "",
-            "folder_id": folder.id,
-            "folder_name": str(root),
-            "output_folder_id": output.id,
-            "output_folder_name": output.name,
-            "output_folder_link": output.link,
-            "next_poll_at": timezone.now(),
-            **({"preset_slug": preset_slug} if preset_slug else {}),
-        },
-    )
+        with transaction.atomic():
+            # The row claims the folder (one account per folder is a unique
+            # constraint, so of two accounts racing for it one gets it)
+            # before the folder is created; a folder that cannot be made
+            # rolls the claim back.
+            connection, _ = SourceConnection.objects.update_or_create(
+                user=user,
+                kind=Kind.INBOX,
+                defaults={
+                    "inbox_path": str(root),
+                    "state": State.CONNECTED,
+                    "state_message": "",
+                    "folder_name": str(root),
+                    "next_poll_at": timezone.now(),
+                    # The cursor names files of the old folder.
+                    **({"cursor": ""} if moved else {}),
+                    **({"preset_slug": preset_slug} if preset_slug else {}),
+                },
+            )
+            try:
+                folder = source.folder(".")
+                output = source.output_folder_ensure(parent_id=".", name=source.OUTPUT_DIR)
+            except OSError as exc:
+                raise ConnectError(
+                    f"Creator cannot use {root} as the inbox: {exc.strerror}."
+                ) from exc
+            connection.folder_id = folder.id
+            connection.output_folder_id = output.id
+            connection.output_folder_name = output.name
+            connection.output_folder_link = output.link
+            connection.save(
+                update_fields=[
+                    "folder_id",
+                    "output_folder_id",
+                    "output_folder_name",
+                    "output_folder_link",
+                    "updated_at",
+                ]
+            )
+    except IntegrityError as exc:
+        raise _FolderTaken from exc  # another account claimed it a moment ago
     return connection
 
 
