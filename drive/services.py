@@ -604,6 +604,22 @@ def _next_poll_delay(connection: SourceConnection, outcome: _PollOutcome) -> tup
     return min(base * 2 ** (idle // 20), slowest), idle, 0
 
 
+def poll_due_at(*, connection: SourceConnection, delay: float, now: datetime) -> datetime:
+    """When a connection polled under its current claim is due again,
+    `delay` seconds on.
+
+    Counted from the claim (the beat tick that enqueued the poll, or the
+    watcher's call), not from the poll's end: beat only looks every
+    DRIVE_POLL_TICK_SECONDS, so "due `delay` s after the poll finished" is
+    just after the tick `delay` s later and waits for the next one, which
+    made a 3 s period 6 s. Half a tick early, so that tick finds it due even
+    if it runs a little sooner after its schedule than this one did."""
+    lease = timedelta(seconds=settings.DRIVE_POLL_LEASE_SECONDS)
+    claimed_at = connection.poll_claimed_until - lease if connection.poll_claimed_until else now
+    slack = min(delay, settings.DRIVE_POLL_TICK_SECONDS) / 2
+    return claimed_at + timedelta(seconds=delay - slack)
+
+
 _SCHEDULE_FIELDS = [
     "poll_claim",
     "poll_claimed_until",
@@ -641,9 +657,9 @@ def _finish_polls(results: list[tuple], claim) -> list[PollRecord]:
                 error=outcome.error[:2000],
             )
         )
+        connection.next_poll_at = poll_due_at(connection=connection, delay=delay, now=now)
         connection.poll_claim = None
         connection.poll_claimed_until = None
-        connection.next_poll_at = now + timedelta(seconds=delay)
         connection.idle_polls = idle
         connection.consecutive_failures = failures
         connection.last_poll_at = now
