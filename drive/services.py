@@ -5,6 +5,7 @@ Everything here talks to a `drive.sources.Source`, never to Google or the
 file system directly, so Drive and the local inbox follow one flow:
 
     polls_enqueue_due  (beat)  -> claims due connections, enqueues polls
+    connection_claim (watcher) -> claims an inbox connection a file settled in
     connection_poll            -> detect, record SourceFile rows, advance the
                                   cursor, download each file, create a job
     delivery_run (job final)   -> upload the output, record where it went
@@ -657,7 +658,11 @@ def _finish_polls(results: list[tuple], claim) -> list[PollRecord]:
                 error=outcome.error[:2000],
             )
         )
-        connection.next_poll_at = poll_due_at(connection=connection, delay=delay, now=now)
+        if ok:
+            connection.next_poll_at = poll_due_at(connection=connection, delay=delay, now=now)
+        else:
+            # A back-off (or Retry-After) counts in full from the failure.
+            connection.next_poll_at = now + timedelta(seconds=delay)
         connection.poll_claim = None
         connection.poll_claimed_until = None
         connection.idle_polls = idle
