@@ -100,7 +100,8 @@ def test_a_file_still_being_written_is_taken_only_once_it_stops_growing(
     row = wait_until(SourceFile.objects.filter(status="queued").first)
     assert row.size == len(data) and row.status == "queued"
     assert SourceFile.objects.count() == 1  # taken once, complete
-    assert watcher.polls >= 2  # it looked when the watch began, and after the copy
+    # It looked when the watch began, and after the copy.
+    wait_until(lambda: watcher.polls >= 2, what="the watcher's second poll")
 
 
 def test_beat_and_the_watcher_polling_together_never_take_a_file_twice(
@@ -134,8 +135,8 @@ def test_beat_and_the_watcher_polling_together_never_take_a_file_twice(
                 time.sleep(0.02)
                 handle.write(data[100:])
             time.sleep(0.03)
-        queued = SourceFile.objects.filter(status="queued")
-        wait_until(lambda: queued.count() >= len(names), what="every file")
+        jobs = SourceFile.objects.filter(generation__isnull=False)  # queued, then delivered
+        wait_until(lambda: jobs.count() >= len(names), what="every file")
         # Beat keeps polling after that: no late second take.
         beat_polls = PollRecord.objects.count()
         wait_until(lambda: PollRecord.objects.count() >= beat_polls + 10, what="more polls")
