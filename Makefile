@@ -39,8 +39,8 @@ run: install
 	@echo
 	@# Without COMFYUI_URL the bundled development ComfyUI server runs too.
 	@if [ -z "$$COMFYUI_URL" ]; then \
-		export COMFYUI_URL=http://127.0.0.1:8188; procs="web worker beat comfyui"; \
-	else procs="web worker beat"; fi; \
+		export COMFYUI_URL=http://127.0.0.1:8188; procs="web worker beat watcher comfyui"; \
+	else procs="web worker beat watcher"; fi; \
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" COMFYUI_URL=$$COMFYUI_URL honcho -f Procfile.dev start $$procs
 
 lint: install-dev
@@ -58,6 +58,7 @@ bench: install-dev
 	./scripts/ensure-services.sh
 	$(TEST_ENV) $(PY) -m bench
 	$(TEST_ENV) $(PY) -m bench.drive
+	$(TEST_ENV) $(PY) -m bench.inbox
 	$(TEST_ENV) $(PY) -m bench.api
 
 clean:

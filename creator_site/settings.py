@@ -347,6 +347,9 @@ DRIVE_POLL_FAST_SECONDS = env.int("DRIVE_POLL_FAST_SECONDS", default=10)
 DRIVE_POLL_MAX_SECONDS = env.int("DRIVE_POLL_MAX_SECONDS", default=300)
 DRIVE_BACKOFF_MAX_SECONDS = env.int("DRIVE_BACKOFF_MAX_SECONDS", default=3600)
 DRIVE_RECONCILE_SECONDS = env.int("DRIVE_RECONCILE_SECONDS", default=3600)
+# How often beat runs drive.tasks.polls_enqueue_due (the schedule migration
+# drive 0002 creates; keep the two equal): polls are scheduled on its ticks.
+DRIVE_POLL_TICK_SECONDS = env.float("DRIVE_POLL_TICK_SECONDS", default=3)
 DRIVE_POLL_BATCH_SIZE = env.int("DRIVE_POLL_BATCH_SIZE", default=50)
 DRIVE_POLL_CHUNK = env.int("DRIVE_POLL_CHUNK", default=20)
 DRIVE_POLL_RECORD_DAYS = env.int("DRIVE_POLL_RECORD_DAYS", default=14)
@@ -360,7 +363,8 @@ DRIVE_POLL_LEASE_SECONDS = env.int("DRIVE_POLL_LEASE_SECONDS", default=600)
 DRIVE_DELIVERY_LEASE_SECONDS = env.int("DRIVE_DELIVERY_LEASE_SECONDS", default=600)
 INBOX_ENABLED = env.bool("INBOX_ENABLED", default=DEBUG)
 INBOX_POLL_SECONDS = env.float("INBOX_POLL_SECONDS", default=3)
-INBOX_STABLE_SECONDS = env.float("INBOX_STABLE_SECONDS", default=2)
+# A file is taken once nothing has written to it for this long.
+INBOX_STABLE_SECONDS = env.float("INBOX_STABLE_SECONDS", default=0.5)
 
 # --- REST framework ------------------------------------------------------------
 

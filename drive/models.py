@@ -69,6 +69,13 @@ class SourceConnection(models.Model):
         ordering = ["created_at"]
         constraints = [
             models.UniqueConstraint(fields=["user", "kind"], name="drive_one_connection_per_kind"),
+            # A local folder is one account's: two accounts watching it would
+            # each make (and pay for) a job of every file dropped there.
+            models.UniqueConstraint(
+                fields=["inbox_path"],
+                condition=models.Q(kind="inbox") & ~models.Q(inbox_path=""),
+                name="drive_inbox_folder_one_account",
+            ),
         ]
         indexes = [models.Index(fields=["state", "next_poll_at"])]
 

@@ -5,6 +5,7 @@ Everything here talks to a `drive.sources.Source`, never to Google or the
 file system directly, so Drive and the local inbox follow one flow:
 
     polls_enqueue_due  (beat)  -> claims due connections, enqueues polls
+    connection_claim (watcher) -> claims an inbox connection a file settled in
     connection_poll            -> detect, record SourceFile rows, advance the
                                   cursor, download each file, create a job
     delivery_run (job final)   -> upload the output, record where it went
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import tempfile
 import uuid
 from collections.abc import Iterable
@@ -22,7 +24,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -130,35 +132,95 @@ def _store_refreshed_tokens(connection: SourceConnection, source: sources.Source
 # --- connecting --------------------------------------------------------------------
 
 
+class _FolderTaken(Exception):
+    """Another account watches that inbox folder."""
+
+
+def inbox_subfolder_name(*, user) -> str:
+    """The folder an account gets inside INBOX_DIR when the inbox itself is
+    another account's: its email as a slug (alice@example.com ->
+    alice-example-com). Always has a hyphen, so never `processed`."""
+    slug = re.sub(r"[^a-z0-9]+", "-", user.email.lower()).strip("-")
+    return slug if "-" in slug else f"account-{user.pk}"
+
+
 def inbox_connect(
     *, user, path: str | Path | None = None, preset_slug: str = ""
 ) -> SourceConnection:
     """Watch a local folder for `user` (idempotent). The folder and its
     `processed/` subfolder are created; results land in the latter.
-    Raises ConnectError if the folder cannot be created."""
-    root = Path(path or settings.INBOX_DIR).expanduser().resolve()
+
+    A folder is one account's, or one drop would make a job (and a charge)
+    for every account watching it. Without `path`, an account keeps the
+    folder it has; a new one gets INBOX_DIR unless another account claimed
+    it first (`make run` gives it to the demo user), else its own
+    `INBOX_DIR/<email-slug>/`. Raises ConnectError if `path` is another
+    account's folder, or a folder cannot be created."""
+    current = SourceConnection.objects.filter(user=user, kind=Kind.INBOX).first()
+    if path is not None:
+        candidates = [Path(path).expanduser().resolve()]
+    elif current is not None and current.inbox_path:
+        candidates = [Path(current.inbox_path)]
+    else:
+        base = Path(settings.INBOX_DIR).expanduser().resolve()
+        own = base / inbox_subfolder_name(user=user)
+        candidates = [base, own, own.with_name(f"{own.name}-{user.pk}")]
+    for root in candidates:
+        try:
+            return _inbox_claim(user=user, root=root, current=current, preset_slug=preset_slug)
+        except _FolderTaken:
+            continue
+    raise ConnectError(f"{candidates[0]} is another account's inbox folder. Choose another folder.")
+
+
+def _inbox_claim(*, user, root: Path, current, preset_slug: str) -> SourceConnection:
+    taken = SourceConnection.objects.filter(kind=Kind.INBOX, inbox_path=str(root))
+    if taken.exclude(user=user).exists():
+        raise _FolderTaken
     source = sources.LocalInboxSource(root)
+    moved = current is not None and current.inbox_path != str(root)
     try:
-        folder = source.folder(".")
-        output = source.output_folder_ensure(parent_id=".", name=source.OUTPUT_DIR)
-    except OSError as exc:
-        raise ConnectError(f"Creator cannot use {root} as the inbox: {exc.strerror}.") from exc
-    connection, _ = SourceConnection.objects.update_or_create(
-        user=user,
-        kind=Kind.INBOX,
-        defaults={
-            "inbox_path": str(root),
-            "state": State.CONNECTED,
-            "state_message": "",
-            "folder_id": folder.id,
-            "folder_name": str(root),
-            "output_folder_id": output.id,
-            "output_folder_name": output.name,
-            "output_folder_link": output.link,
-            "next_poll_at": timezone.now(),
-            **({"preset_slug": preset_slug} if preset_slug else {}),
-        },
-    )
+        with transaction.atomic():
+            # The row claims the folder (one account per folder is a unique
+            # constraint, so of two accounts racing for it one gets it)
+            # before the folder is created; a folder that cannot be made
+            # rolls the claim back.
+            connection, _ = SourceConnection.objects.update_or_create(
+                user=user,
+                kind=Kind.INBOX,
+                defaults={
+                    "inbox_path": str(root),
+                    "state": State.CONNECTED,
+                    "state_message": "",
+                    "folder_name": str(root),
+                    "next_poll_at": timezone.now(),
+                    # The cursor names files of the old folder.
+                    **({"cursor": ""} if moved else {}),
+                    **({"preset_slug": preset_slug} if preset_slug else {}),
+                },
+            )
+            try:
+                folder = source.folder(".")
+                output = source.output_folder_ensure(parent_id=".", name=source.OUTPUT_DIR)
+            except OSError as exc:
+                raise ConnectError(
+                    f"Creator cannot use {root} as the inbox: {exc.strerror}."
+                ) from exc
+            connection.folder_id = folder.id
+            connection.output_folder_id = output.id
+            connection.output_folder_name = output.name
+            connection.output_folder_link = output.link
+            connection.save(
+                update_fields=[
+                    "folder_id",
+                    "output_folder_id",
+                    "output_folder_name",
+                    "output_folder_link",
+                    "updated_at",
+                ]
+            )
+    except IntegrityError as exc:
+        raise _FolderTaken from exc  # another account claimed it a moment ago
     return connection
 
 
@@ -543,6 +605,22 @@ def _next_poll_delay(connection: SourceConnection, outcome: _PollOutcome) -> tup
     return min(base * 2 ** (idle // 20), slowest), idle, 0
 
 
+def poll_due_at(*, connection: SourceConnection, delay: float, now: datetime) -> datetime:
+    """When a connection polled under its current claim is due again,
+    `delay` seconds on.
+
+    Counted from the claim (the beat tick that enqueued the poll, or the
+    watcher's call), not from the poll's end: beat only looks every
+    DRIVE_POLL_TICK_SECONDS, so "due `delay` s after the poll finished" is
+    just after the tick `delay` s later and waits for the next one, which
+    made a 3 s period 6 s. Half a tick early, so that tick finds it due even
+    if it runs a little sooner after its schedule than this one did."""
+    lease = timedelta(seconds=settings.DRIVE_POLL_LEASE_SECONDS)
+    claimed_at = connection.poll_claimed_until - lease if connection.poll_claimed_until else now
+    slack = min(delay, settings.DRIVE_POLL_TICK_SECONDS) / 2
+    return claimed_at + timedelta(seconds=delay - slack)
+
+
 _SCHEDULE_FIELDS = [
     "poll_claim",
     "poll_claimed_until",
@@ -580,9 +658,13 @@ def _finish_polls(results: list[tuple], claim) -> list[PollRecord]:
                 error=outcome.error[:2000],
             )
         )
+        if ok:
+            connection.next_poll_at = poll_due_at(connection=connection, delay=delay, now=now)
+        else:
+            # A back-off (or Retry-After) counts in full from the failure.
+            connection.next_poll_at = now + timedelta(seconds=delay)
         connection.poll_claim = None
         connection.poll_claimed_until = None
-        connection.next_poll_at = now + timedelta(seconds=delay)
         connection.idle_polls = idle
         connection.consecutive_failures = failures
         connection.last_poll_at = now

@@ -20,6 +20,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from stat import S_ISREG
 from typing import IO
 
 from drive import drive_client as dc
@@ -334,13 +335,13 @@ def _rfc3339(value: str) -> float | None:
 
 class LocalInboxSource(Source):
     """A folder on this machine. File ids are names relative to the root; a
-    file is taken only after its size and mtime held still for
-    `stable_seconds` across two polls, so a half-copied file never is."""
+    file is taken once nothing has changed it for `stable_seconds`, so a
+    half-copied file never is."""
 
     kind = "inbox"
     OUTPUT_DIR = "processed"
 
-    def __init__(self, root: Path, *, stable_seconds: float = 2.0):
+    def __init__(self, root: Path, *, stable_seconds: float = 0.5):
         self.root = Path(root)
         self.stable_seconds = stable_seconds
 
@@ -362,6 +363,11 @@ class LocalInboxSource(Source):
         self.root.mkdir(parents=True, exist_ok=True)
         return Folder(id=".", name=self.root.name or str(self.root), link=str(self.root))
 
+    @staticmethod
+    def is_candidate_name(name: str) -> bool:
+        # Hidden and partial files (.DS_Store, browser and rsync temps) are never images.
+        return not (name.startswith((".", "~")) or name.endswith((".part", ".crdownload", ".tmp")))
+
     def _entries(self) -> list[tuple[str, os.stat_result]]:
         try:
             scan = list(os.scandir(self.root))
@@ -369,19 +375,39 @@ class LocalInboxSource(Source):
             return []
         entries = []
         for entry in scan:
-            name = entry.name
-            # Hidden and partial files (.DS_Store, browser and rsync temps) are never images.
-            if name.startswith((".", "~")) or name.endswith((".part", ".crdownload", ".tmp")):
+            if not self.is_candidate_name(entry.name):
                 continue
             try:
                 if not entry.is_file(follow_symlinks=False):
                     continue
-                entries.append((name, entry.stat(follow_symlinks=False)))
+                entries.append((entry.name, entry.stat(follow_symlinks=False)))
             except FileNotFoundError:
                 continue
         # Oldest first, so files are processed in the order they arrived.
         entries.sort(key=lambda item: (item[1].st_mtime_ns, item[0]))
         return entries
+
+    def _unsettled_for(self, stat: os.stat_result, now: float) -> float:
+        """Seconds until the file counts as complete (0: it does now).
+
+        ctime as well as mtime: every write moves both, but a copy that
+        keeps the original's mtime (cp -p, rsync -t, Finder) sets an old
+        mtime, and only ctime says the file was just written."""
+        changed = max(stat.st_mtime, stat.st_ctime)
+        return max(0.0, changed + self.stable_seconds - now)
+
+    def settles_in(self, file_id: str) -> float | None:
+        """Seconds until a poll would take `file_id` (0: now), or None if it
+        never will (gone, hidden, not a file). For the watcher's debounce."""
+        if not self.is_candidate_name(Path(file_id).name):
+            return None
+        try:
+            stat = os.stat(self._path(file_id), follow_symlinks=False)
+        except (FileNotFoundError, NotADirectoryError, SourceNotFound):
+            return None
+        if not S_ISREG(stat.st_mode):
+            return None
+        return self._unsettled_for(stat, time.time())
 
     def _remote(self, name: str, stat: os.stat_result) -> RemoteFile:
         return RemoteFile(
@@ -395,9 +421,11 @@ class LocalInboxSource(Source):
         )
 
     def detect(self, *, folder_id: str, cursor: str, limit: int) -> Detection:
-        """The cursor holds what the previous poll saw of each file not yet
-        taken (name -> "size-mtime"), or "taken:<version>" once a file was
-        handed over, so an unchanged original is returned only once."""
+        """Files that nothing has changed for `stable_seconds`, in one look:
+        no second poll is needed to see a size hold still. The cursor
+        remembers "taken:<version>" for each file handed over (and the
+        version of each file still settling), so an unchanged original is
+        returned only once."""
         try:
             previous = json.loads(cursor) if cursor else {}
         except ValueError:
@@ -411,13 +439,13 @@ class LocalInboxSource(Source):
                 observed[name] = taken  # handed over by an earlier poll
                 continue
             observed[name] = remote.version_key
-            settled = now - stat.st_mtime >= self.stable_seconds
-            if settled and previous.get(name) == remote.version_key:
-                if len(files) >= limit:
-                    more = True
-                    continue
-                files.append(remote)
-                observed[name] = taken
+            if self._unsettled_for(stat, now) > 0:
+                continue  # still being written, or just finished: a later poll takes it
+            if len(files) >= limit:
+                more = True
+                continue
+            files.append(remote)
+            observed[name] = taken
         return Detection(files=files, cursor=json.dumps(observed), more=more, observed=observed)
 
     def list_folder(self, *, folder_id: str) -> Iterator[RemoteFile]:

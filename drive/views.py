@@ -1,5 +1,6 @@
 """Drive and inbox pages. Each view parses input, calls one service, renders."""
 
+from pathlib import Path
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -109,9 +110,18 @@ def inbox_connect(request: HttpRequest) -> HttpResponse:
     except services.ConnectError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(
-            request, f"Creator now watches {connection.inbox_path}. Drop an image there."
-        )
+        shared = Path(settings.INBOX_DIR).expanduser().resolve()
+        if Path(connection.inbox_path).parent == shared:
+            # The inbox is another account's (the first one to use it).
+            messages.success(
+                request,
+                f"The inbox {shared} belongs to another account, so Creator made you your "
+                f"own: {connection.inbox_path}. Drop an image there.",
+            )
+        else:
+            messages.success(
+                request, f"Creator now watches {connection.inbox_path}. Drop an image there."
+            )
     return redirect(_next(request))
 
 

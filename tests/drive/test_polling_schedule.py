@@ -123,7 +123,8 @@ def test_idle_connections_slow_down_and_activity_speeds_them_up(drive_standin, p
         return (connection.next_poll_at - connection.last_poll_at).total_seconds()
 
     poll(connection)
-    assert 29 <= delay() <= 31
+    # Counted from the claim, half a beat tick early (see test_poll_phase).
+    assert 27 <= delay() <= 30
     for _ in range(40):
         poll(connection)
     assert delay() >= 100  # idle for a while: polled less often

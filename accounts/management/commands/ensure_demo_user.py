@@ -39,6 +39,6 @@ class Command(BaseCommand):
             )
         )
         self.stdout.write(
-            f"Watched folder: drop images into {settings.INBOX_DIR}; "
-            f"results appear in {settings.INBOX_DIR / 'processed'} (connection {connection.id})."
+            f"Watched folder: drop images into {connection.inbox_path}; "
+            f"results appear in {connection.output_folder_link} (connection {connection.id})."
         )
